@@ -1,0 +1,1 @@
+"""techmap: a public, geolocated database of where technology companies operate abroad."""

@@ -1,0 +1,6 @@
+from django.conf import settings
+
+
+def site(request):
+    """Values every template needs."""
+    return {"TECHMAP": settings.TECHMAP}

@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def map_page(request):
+    return HttpResponse("techmap")

@@ -1,0 +1,18 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL when
+TECHMAP_DATABASE_URL points at one) holding the bundled dataset."""
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the bundled dataset once per test session, as `techmap init` does."""
+    with django_db_blocker.unblock():
+        call_command("init", verbosity=0)
+
+
+@pytest.fixture
+def bundled(db):
+    """Use in tests that read the bundled dataset (each test runs in a rolled-back transaction)."""
+    return None
