@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Set up techmap on a fresh machine: Python virtual environment at .venv/,
+# Python and npm dependencies, and the database with the bundled dataset.
+# Usage: scripts/setup.sh [--test]   (--test also installs Debian's Chromium for browser tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+log() { printf '==> %s\n' "$*"; }
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "techmap needs Python 3.11 or newer as '$python' (set PYTHON=...)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating the virtual environment .venv/"
+  "$python" -m venv .venv
+fi
+
+# Reinstall only when the dependency files changed since the last successful install.
+stamp=.venv/.techmap-installed
+deps_hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_hash" ]; then
+  log "installing Python dependencies (pinned in constraints.txt)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+  echo "$deps_hash" > "$stamp"
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is needed for the map assets (MapLibre GL JS, Natural Earth outlines): install Node.js" >&2
+  exit 1
+fi
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.techmap-lock; then
+  log "installing map assets from npm (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.techmap-lock
+fi
+
+if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's Chromium for the browser tests"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+
+log "creating or migrating the database and loading the bundled dataset"
+.venv/bin/techmap init
