@@ -14,7 +14,6 @@ from django.db import transaction
 
 from techmap.catalog import gazetteer
 from techmap.catalog.geo import line_geometry_error
-from techmap.catalog.sanitize import sanitize_html
 from techmap.catalog.models import (
     Category,
     Company,
@@ -26,6 +25,7 @@ from techmap.catalog.models import (
     Topic,
     public_id_validator,
 )
+from techmap.catalog.sanitize import sanitize_html
 
 DATA_FILES = ("categories", "topics", "sources", "companies", "entries")
 PRECISIONS = {p.value for p in Entry.Precision}
@@ -70,13 +70,18 @@ def validate_dataset(data: dict[str, list[dict]]) -> list[str]:
     countries = {c["iso2"] for c in gazetteer.all_countries()}
     keys = {}
     for name, id_field in (
-        ("categories", "slug"), ("topics", "slug"), ("sources", "key"),
-        ("companies", "slug"), ("entries", "id"),
+        ("categories", "slug"),
+        ("topics", "slug"),
+        ("sources", "key"),
+        ("companies", "slug"),
+        ("entries", "id"),
     ):
         seen = set()
         for i, rec in enumerate(data.get(name, []), 1):
             where = f"{name}.yaml item {i}"
-            if not check.need(isinstance(rec, dict) and rec.get(id_field), where, f"missing {id_field}"):
+            if not check.need(
+                isinstance(rec, dict) and rec.get(id_field), where, f"missing {id_field}"
+            ):
                 continue
             check.need(rec[id_field] not in seen, where, f"duplicate {id_field} {rec[id_field]!r}")
             seen.add(rec[id_field])
@@ -87,7 +92,9 @@ def validate_dataset(data: dict[str, list[dict]]) -> list[str]:
         check.need(bool(src.get("title")), where, "a source needs a title")
         for f in ("url", "archived_url"):
             if src.get(f):
-                check.need(str(src[f]).startswith(("http://", "https://")), where, f"{f} must be http(s)")
+                check.need(
+                    str(src[f]).startswith(("http://", "https://")), where, f"{f} must be http(s)"
+                )
 
     for comp in data.get("companies", []):
         where = f"companies.yaml {comp.get('slug')}"
@@ -111,7 +118,11 @@ def validate_dataset(data: dict[str, list[dict]]) -> list[str]:
             check.need(slug in keys["companies"], where, f"unknown company {slug!r}")
         check.need(entry.get("category") in keys["categories"], where, "unknown category")
         if entry.get("secondary_category"):
-            check.need(entry["secondary_category"] in keys["categories"], where, "unknown secondary category")
+            check.need(
+                entry["secondary_category"] in keys["categories"],
+                where,
+                "unknown secondary category",
+            )
         for slug in entry.get("topics") or []:
             check.need(slug in keys["topics"], where, f"unknown topic {slug!r}")
         sources = entry.get("sources") or []
@@ -130,17 +141,21 @@ def validate_dataset(data: dict[str, list[dict]]) -> list[str]:
             if entry.get("city"):
                 check.need(
                     gazetteer.city_point(entry["city"], iso2) is not None,
-                    where, f"the gazetteer has no city {entry['city']!r} in {iso2}",
+                    where,
+                    f"the gazetteer has no city {entry['city']!r} in {iso2}",
                 )
         if precision == "exact":
             check.need(
                 isinstance(entry.get("latitude"), (int, float))
                 and isinstance(entry.get("longitude"), (int, float)),
-                where, "exact precision needs latitude and longitude",
+                where,
+                "exact precision needs latitude and longitude",
             )
         for f in ("year_started", "year_ended"):
             if entry.get(f) is not None:
-                check.need(isinstance(entry[f], int) and 1900 <= entry[f] <= 2100, where, f"bad {f}")
+                check.need(
+                    isinstance(entry[f], int) and 1900 <= entry[f] <= 2100, where, f"bad {f}"
+                )
         if entry.get("line_geometry") is not None:
             problem = line_geometry_error(entry["line_geometry"])
             check.need(problem is None, where, problem or "")
@@ -204,11 +219,17 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
 
     cats, n = {}, 0
     for pos, rec in enumerate(data["categories"]):
-        cats[rec["slug"]], did = _upsert(Category, {"slug": rec["slug"]}, {
-            "name": rec["name"], "plural": rec.get("plural", ""),
-            "description": rec.get("description", ""), "color": rec.get("color", "#666666"),
-            "position": pos,
-        })
+        cats[rec["slug"]], did = _upsert(
+            Category,
+            {"slug": rec["slug"]},
+            {
+                "name": rec["name"],
+                "plural": rec.get("plural", ""),
+                "description": rec.get("description", ""),
+                "color": rec.get("color", "#666666"),
+                "position": pos,
+            },
+        )
         n += did
     written["categories"] = n
 
@@ -220,27 +241,45 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
 
     sources, n = {}, 0
     for rec in data["sources"]:
-        sources[rec["key"]], did = _upsert(Source, {"key": rec["key"]}, {
-            f: str(rec.get(f) or "")
-            for f in ("url", "title", "publisher", "author", "publication_date",
-                      "archived_url", "language", "note")
-        })
+        sources[rec["key"]], did = _upsert(
+            Source,
+            {"key": rec["key"]},
+            {
+                f: str(rec.get(f) or "")
+                for f in (
+                    "url",
+                    "title",
+                    "publisher",
+                    "author",
+                    "publication_date",
+                    "archived_url",
+                    "language",
+                    "note",
+                )
+            },
+        )
         n += did
     written["sources"] = n
 
     companies, n = {}, 0
     for rec in data["companies"]:
-        comp, did = _upsert(Company, {"slug": rec["slug"]}, {
-            "name": rec["name"], "name_zh": rec.get("name_zh", ""),
-            "sectors": list(rec.get("sectors") or []),
-            "headquarters": rec.get("headquarters", ""), "ownership": rec.get("ownership", ""),
-            "profile": sanitize_html((rec.get("profile") or "").strip()),
-            "party_branches": rec.get("party_branches"),
-            "party_facts": sanitize_html((rec.get("party_facts") or "").strip()),
-            "party_source": sources.get(rec.get("party_source")),
-            "leadership": sanitize_html((rec.get("leadership") or "").strip()),
-            "website": rec.get("website", ""),
-        })
+        comp, did = _upsert(
+            Company,
+            {"slug": rec["slug"]},
+            {
+                "name": rec["name"],
+                "name_zh": rec.get("name_zh", ""),
+                "sectors": list(rec.get("sectors") or []),
+                "headquarters": rec.get("headquarters", ""),
+                "ownership": rec.get("ownership", ""),
+                "profile": sanitize_html((rec.get("profile") or "").strip()),
+                "party_branches": rec.get("party_branches"),
+                "party_facts": sanitize_html((rec.get("party_facts") or "").strip()),
+                "party_source": sources.get(rec.get("party_source")),
+                "leadership": sanitize_html((rec.get("leadership") or "").strip()),
+                "website": rec.get("website", ""),
+            },
+        )
         did |= _set_m2m(comp.sources, [sources[k] for k in rec.get("sources") or []])
         companies[rec["slug"]] = comp
         n += did
@@ -260,28 +299,34 @@ def _load_entry(rec, cats, topics, sources, companies, countries) -> bool:
     point = _entry_point(rec, iso2)
     financing = rec.get("financing") or {}
     amount = financing.get("amount")
-    entry, changed = _upsert(Entry, {"public_id": rec["id"]}, {
-        "title": rec["title"],
-        "category": cats[rec["category"]],
-        "secondary_category": cats.get(rec.get("secondary_category")),
-        "country": countries[iso2],
-        "city": rec.get("city", ""),
-        "address": rec.get("address", ""),
-        "latitude": point[0] if point else None,
-        "longitude": point[1] if point else None,
-        "precision": rec.get("precision", "country") if point else Entry.Precision.NONE,
-        "line_geometry": rec.get("line_geometry"),
-        "partners": list(rec.get("partners") or []),
-        "financing_lender": financing.get("lender", ""),
-        "financing_amount": Decimal(str(amount)).quantize(Decimal("0.01")) if amount is not None else None,
-        "financing_currency": financing.get("currency", ""),
-        "year_started": rec.get("year_started"),
-        "year_ended": rec.get("year_ended"),
-        "description": sanitize_html((rec.get("description") or "").strip()),
-        "status": rec.get("status", "published"),
-        "highlight": bool(rec.get("highlight", False)),
-        "external_refs": {k: str(v) for k, v in (rec.get("external_refs") or {}).items()},
-    })
+    entry, changed = _upsert(
+        Entry,
+        {"public_id": rec["id"]},
+        {
+            "title": rec["title"],
+            "category": cats[rec["category"]],
+            "secondary_category": cats.get(rec.get("secondary_category")),
+            "country": countries[iso2],
+            "city": rec.get("city", ""),
+            "address": rec.get("address", ""),
+            "latitude": point[0] if point else None,
+            "longitude": point[1] if point else None,
+            "precision": rec.get("precision", "country") if point else Entry.Precision.NONE,
+            "line_geometry": rec.get("line_geometry"),
+            "partners": list(rec.get("partners") or []),
+            "financing_lender": financing.get("lender", ""),
+            "financing_amount": Decimal(str(amount)).quantize(Decimal("0.01"))
+            if amount is not None
+            else None,
+            "financing_currency": financing.get("currency", ""),
+            "year_started": rec.get("year_started"),
+            "year_ended": rec.get("year_ended"),
+            "description": sanitize_html((rec.get("description") or "").strip()),
+            "status": rec.get("status", "published"),
+            "highlight": bool(rec.get("highlight", False)),
+            "external_refs": {k: str(v) for k, v in (rec.get("external_refs") or {}).items()},
+        },
+    )
     changed |= _set_m2m(entry.companies, [companies[s] for s in rec["companies"]])
     changed |= _set_m2m(entry.topics, [topics[s] for s in rec.get("topics") or []])
     wanted = [sources[k].pk for k in rec.get("sources") or []]

@@ -19,7 +19,10 @@ _REGION_NAMES = {"America": "Americas"}
 
 @functools.cache
 def _regions() -> dict[str, tuple[str, str]]:
-    """ISO3 -> (UN region, UN subregion); keyed by ISO3 because the table's ISO2 column holds regexes for some countries."""
+    """ISO3 -> (UN region, UN subregion).
+
+    Keyed by ISO3 because the table's ISO2 column holds regexes for some countries.
+    """
     table = resources.files("country_converter").joinpath("country_data.tsv")
     with table.open(encoding="utf-8") as fh:
         rows = csv.DictReader(fh, delimiter="\t")
@@ -42,15 +45,17 @@ def all_countries() -> list[dict]:
     result = []
     for c in pycountry.countries:
         region, subregion = regions.get(c.alpha_3, ("", ""))
-        result.append({
-            "iso2": c.alpha_2,
-            "iso3": c.alpha_3,
-            "numeric": c.numeric,
-            "name": getattr(c, "common_name", None) or c.name,
-            "region": region,
-            "subregion": subregion,
-            "capital": gn.get(c.alpha_2, {}).get("capital", ""),
-        })
+        result.append(
+            {
+                "iso2": c.alpha_2,
+                "iso3": c.alpha_3,
+                "numeric": c.numeric,
+                "name": getattr(c, "common_name", None) or c.name,
+                "region": region,
+                "subregion": subregion,
+                "capital": gn.get(c.alpha_2, {}).get("capital", ""),
+            }
+        )
     return result
 
 

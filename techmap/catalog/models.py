@@ -20,26 +20,34 @@ class Source(models.Model):
     """A citation: a web page, report, article or print source that supports an entry."""
 
     key = models.SlugField(
-        max_length=120, unique=True, null=True, blank=True,
+        max_length=120,
+        unique=True,
+        null=True,
+        blank=True,
         help_text="Stable identifier used by the bundled dataset and importers.",
     )
     url = models.URLField(
-        max_length=2000, blank=True,
+        max_length=2000,
+        blank=True,
         help_text="Blank for print, paywalled or unlinked citations.",
     )
     title = models.CharField(max_length=500)
     publisher = models.CharField(max_length=300, blank=True)
     author = models.CharField(max_length=500, blank=True)
     publication_date = models.CharField(
-        max_length=10, blank=True,
-        validators=[RegexValidator(r"^\d{4}(-\d{2}(-\d{2})?)?$", "Use YYYY, YYYY-MM or YYYY-MM-DD.")],
+        max_length=10,
+        blank=True,
+        validators=[
+            RegexValidator(r"^\d{4}(-\d{2}(-\d{2})?)?$", "Use YYYY, YYYY-MM or YYYY-MM-DD.")
+        ],
         help_text="As precise as the source says: YYYY, YYYY-MM or YYYY-MM-DD.",
     )
     access_date = models.DateField(null=True, blank=True)
     archived_url = models.URLField(max_length=2000, blank=True)
     language = models.CharField(max_length=12, blank=True, help_text="BCP 47 code, e.g. en, zh.")
     note = models.CharField(
-        max_length=500, blank=True,
+        max_length=500,
+        blank=True,
         help_text="Where in the source, e.g. 'p. 11, note 72'.",
     )
 
@@ -82,13 +90,20 @@ class Company(models.Model):
     ownership = models.CharField(max_length=30, choices=Ownership.choices, blank=True)
     profile = models.TextField(blank=True, help_text="Short profile (sanitised HTML).")
     party_branches = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Number of party branches, as reported.",
+        null=True,
+        blank=True,
+        help_text="Number of party branches, as reported.",
     )
     party_facts = models.TextField(
-        blank=True, help_text="Party-committee facts, in plain words (sanitised HTML).",
+        blank=True,
+        help_text="Party-committee facts, in plain words (sanitised HTML).",
     )
     party_source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The citation for the party-committee facts.",
     )
     leadership = models.TextField(blank=True, help_text="Leadership notes (sanitised HTML).")
@@ -118,12 +133,14 @@ class Category(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=120, unique=True)
     plural = models.CharField(
-        max_length=120, blank=True,
+        max_length=120,
+        blank=True,
         help_text="Used in sentences such as '52 5G initiatives across 34 countries'.",
     )
     description = models.TextField(blank=True)
     color = models.CharField(
-        max_length=7, default="#666666",
+        max_length=7,
+        default="#666666",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")],
     )
     position = models.PositiveSmallIntegerField(default=0)
@@ -192,49 +209,72 @@ class Entry(models.Model):
         NONE = "none", "No location"
 
     public_id = models.CharField(
-        max_length=80, unique=True, validators=[public_id_validator],
+        max_length=80,
+        unique=True,
+        validators=[public_id_validator],
         help_text="Stable public identifier used in URLs and citations. Never reused.",
     )
     title = models.CharField(max_length=300)
     companies = models.ManyToManyField(Company, related_name="entries")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="entries")
     secondary_category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="secondary_entries",
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="secondary_entries",
     )
     topics = models.ManyToManyField(Topic, blank=True, related_name="entries")
     country = models.ForeignKey(
-        Country, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
+        Country,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
     )
     city = models.CharField(max_length=200, blank=True)
     address = models.CharField(max_length=500, blank=True)
     latitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     precision = models.CharField(max_length=10, choices=Precision.choices, default=Precision.NONE)
     line_geometry = models.JSONField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="GeoJSON LineString or MultiLineString, e.g. a cable route.",
     )
     partners = models.JSONField(
-        default=list, blank=True, help_text="Names of partners, e.g. the university or telco.",
+        default=list,
+        blank=True,
+        help_text="Names of partners, e.g. the university or telco.",
     )
     financing_lender = models.CharField(max_length=200, blank=True)
     financing_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     financing_currency = models.CharField(
-        max_length=3, blank=True, help_text="ISO 4217 code, e.g. USD.",
+        max_length=3,
+        blank=True,
+        help_text="ISO 4217 code, e.g. USD.",
     )
     year_started = models.PositiveSmallIntegerField(
-        "year commenced", null=True, blank=True, validators=year_validators,
+        "year commenced",
+        null=True,
+        blank=True,
+        validators=year_validators,
     )
     year_ended = models.PositiveSmallIntegerField(null=True, blank=True, validators=year_validators)
     description = models.TextField(blank=True, help_text="Sanitised HTML.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     highlight = models.BooleanField(default=False)
     external_refs = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='External identifiers, e.g. {"chinatechmap_marker": "159"}.',
     )
     sources = models.ManyToManyField(Source, through="EntrySource", related_name="entries")
@@ -260,8 +300,14 @@ class Entry(models.Model):
             ),
             models.CheckConstraint(
                 condition=(models.Q(latitude__isnull=True) & models.Q(longitude__isnull=True))
-                | (models.Q(latitude__gte=-90) & models.Q(latitude__lte=90)
-                   & models.Q(longitude__gte=-180) & models.Q(longitude__lte=180)),
+                | (
+                    models.Q(latitude__isnull=False)
+                    & models.Q(longitude__isnull=False)
+                    & models.Q(latitude__gte=-90)
+                    & models.Q(latitude__lte=90)
+                    & models.Q(longitude__gte=-180)
+                    & models.Q(longitude__lte=180)
+                ),
                 name="entry_point_complete_and_in_range",
             ),
         ]
@@ -269,12 +315,12 @@ class Entry(models.Model):
     def __str__(self):
         return self.title
 
-    def get_absolute_url(self):
-        return f"/entries/{self.public_id}/"
-
     def save(self, *args, **kwargs):
         self.description = sanitize_html(self.description)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return f"/entries/{self.public_id}/"
 
     def clean(self):
         errors = {}

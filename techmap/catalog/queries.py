@@ -33,8 +33,14 @@ class EntryFilters:
 
     def is_empty(self) -> bool:
         return not (
-            self.companies or self.categories or self.countries or self.topics
-            or self.year_from or self.year_to or self.q or self.bbox
+            self.companies
+            or self.categories
+            or self.countries
+            or self.topics
+            or self.year_from
+            or self.year_to
+            or self.q
+            or self.bbox
         )
 
     def as_query(self) -> list[tuple[str, str]]:
@@ -59,6 +65,8 @@ def _values(params, name) -> list[str]:
         raw = [raw]
     values = []
     for item in raw:
+        if "\x00" in str(item):  # PostgreSQL cannot even compare text holding NUL
+            raise FilterError(f"{name} must not contain NUL characters")
         values += [v.strip() for v in str(item).split(",") if v.strip()]
     return values
 
@@ -81,7 +89,8 @@ def _year(params, name) -> int | None:
 def _known(values, model, field_name, label) -> tuple[str, ...]:
     if not values:
         return ()
-    found = set(model.objects.filter(**{f"{field_name}__in": values}).values_list(field_name, flat=True))
+    rows = model.objects.filter(**{f"{field_name}__in": values})
+    found = set(rows.values_list(field_name, flat=True))
     unknown = [v for v in values if v not in found]
     if unknown:
         raise FilterError(f"unknown {label}: {', '.join(unknown[:5])[:200]}")
@@ -96,7 +105,12 @@ def parse_filters(params, *, allow_bbox: bool = False) -> EntryFilters:
     filters = EntryFilters(
         companies=_known(_values(params, "company"), Company, "slug", "company"),
         categories=_known(_values(params, "category"), Category, "slug", "category"),
-        countries=_known([v.upper() for v in _values(params, "country")], Country, "iso2", "country"),
+        countries=_known(
+            [v.upper() for v in _values(params, "country")],
+            Country,
+            "iso2",
+            "country",
+        ),
         topics=_known(_values(params, "topic"), Topic, "slug", "topic"),
         year_from=_year(params, "year_from"),
         year_to=_year(params, "year_to"),
@@ -147,19 +161,27 @@ def filter_entries(filters: EntryFilters, queryset: QuerySet | None = None) -> Q
     if filters.q:
         for word in filters.q.split()[:10]:
             qs = qs.filter(
-                Q(title__icontains=word) | Q(description__icontains=word)
-                | Q(city__icontains=word) | Q(partners__icontains=word)
-                | Q(country__name__icontains=word) | Q(companies__name__icontains=word)
+                Q(title__icontains=word)
+                | Q(description__icontains=word)
+                | Q(city__icontains=word)
+                | Q(partners__icontains=word)
+                | Q(country__name__icontains=word)
+                | Q(companies__name__icontains=word)
                 | Q(public_id__iexact=word)
             )
     if filters.bbox:
-        west, south, east, north = filters.bbox
-        qs = qs.filter(latitude__gte=south, latitude__lte=north)
-        if west <= east:
-            qs = qs.filter(longitude__gte=west, longitude__lte=east)
-        else:  # the box crosses the antimeridian
-            qs = qs.filter(Q(longitude__gte=west) | Q(longitude__lte=east))
+        qs = entries_in_bbox(qs, filters.bbox)
     if filters.companies or filters.topics or filters.q:
         # Joins through many-to-many relations can repeat rows; keep each entry once.
         qs = Entry.objects.filter(pk__in=qs.values("pk"))
     return qs
+
+
+def entries_in_bbox(queryset: QuerySet, bbox: tuple[float, float, float, float]) -> QuerySet:
+    """Entries of queryset whose point lies inside bbox (west, south, east, north)."""
+    west, south, east, north = bbox
+    qs = queryset.filter(latitude__gte=south, latitude__lte=north)
+    if west <= east:
+        return qs.filter(longitude__gte=west, longitude__lte=east)
+    # The box crosses the antimeridian: it spans [west, 180] and [-180, east].
+    return qs.filter(Q(longitude__gte=west) | Q(longitude__lte=east))

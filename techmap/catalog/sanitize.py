@@ -2,7 +2,21 @@
 
 import nh3
 
-ALLOWED_TAGS = {"a", "p", "br", "em", "strong", "i", "b", "ul", "ol", "li", "blockquote", "q", "cite"}
+ALLOWED_TAGS = {
+    "a",
+    "p",
+    "br",
+    "em",
+    "strong",
+    "i",
+    "b",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "q",
+    "cite",
+}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title", "hreflang"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 

@@ -19,11 +19,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving techmap at http://{host}:{port}/ (Ctrl+C stops it)")
         self.stdout.flush()
         args = [
-            sys.executable, "-m", "gunicorn", "techmap.wsgi:application",
-            "--bind", f"{host}:{port}",
-            "--workers", str(workers),
-            "--access-logfile", "-",
-            "--forwarded-allow-ips", "127.0.0.1",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "techmap.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
         ]
         os.environ["DJANGO_SETTINGS_MODULE"] = "techmap.settings"
         os.environ["TECHMAP_DATA_DIR"] = str(settings.DATA_DIR)
