@@ -97,6 +97,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Front-end packages come from npm (package.json); they are served from node_modules,
 # never copied into the repository.
 _NODE = REPO_DIR / "node_modules"
