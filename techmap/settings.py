@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "techmap.catalog",
     "techmap.api",
     "techmap.web",
+    "techmap.exchange",
 ]
 
 MIDDLEWARE = [

@@ -6,5 +6,6 @@ from techmap.api.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("download/", include("techmap.exchange.urls")),
     path("", include("techmap.web.urls")),
 ]
