@@ -1,0 +1,215 @@
+"""Plain functions that build what the entry pages show; the views only wrap them.
+
+Nothing here reads the request except through the arguments it is given, so each
+function can be tested without HTTP.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlencode
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Topic
+from techmap.catalog.queries import EntryFilters, FilterError, filter_entries, parse_filters
+
+ENTRIES_PER_PAGE = 50
+CHINA_TECH_MAP_MARKER_URL = "https://chinatechmap.aspi.org.au/#/map/marker-{}"
+REPORT_CREDIT = (
+    "Data: ASPI International Cyber Policy Centre, "
+    "Mapping China's technology giants (2019)."
+)
+PRECISION_IN_WORDS = {
+    Entry.Precision.EXACT: "Exact: the point marks the site itself.",
+    Entry.Precision.CITY: "City: the point marks the city, not the site.",
+    Entry.Precision.COUNTRY: "Country: the point is drawn at the country's capital.",
+    Entry.Precision.NONE: "No location recorded.",
+}
+_MARKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+# --- Shared helpers --------------------------------------------------------------------------
+
+
+def years_text(year_started: int | None, year_ended: int | None) -> str:
+    """The years an entry ran, e.g. '2018', '2016–2019', 'since 2018', 'until 2019' or ''."""
+    if year_started and year_ended:
+        return str(year_started) if year_started == year_ended else f"{year_started}–{year_ended}"
+    if year_started:
+        return f"since {year_started}"
+    if year_ended:
+        return f"until {year_ended}"
+    return ""
+
+
+def query_string(filters: EntryFilters) -> str:
+    """The filters as a URL query string without the '?' (empty when there are none)."""
+    return urlencode(filters.as_query())
+
+
+def list_entries(queryset: QuerySet) -> QuerySet:
+    """Entries ordered for tables, with everything a table row shows fetched up front."""
+    return (
+        queryset.select_related("category", "country")
+        .prefetch_related(Prefetch("companies", queryset=Company.objects.only("slug", "name")))
+        .order_by("title", "public_id")
+    )
+
+
+# --- /entries/ -----------------------------------------------------------------------------
+
+
+@dataclass
+class FilterField:
+    """One select of the filter form: its parameter, label, options and current values."""
+
+    name: str
+    label: str
+    options: list[tuple[str, str]]
+    selected: tuple[str, ...] = ()
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.selected) > 1
+
+
+@dataclass
+class EntryListPage:
+    """Everything /entries/ shows, for one set of query parameters."""
+
+    filters: EntryFilters | None
+    error: str = ""
+    page: Page | None = None
+    form_fields: list[FilterField] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        return 400 if self.error else 200
+
+    @property
+    def query(self) -> str:
+        return query_string(self.filters) if self.filters else ""
+
+    @property
+    def map_url(self) -> str:
+        return f"/?{self.query}" if self.query else "/"
+
+    @property
+    def geojson_url(self) -> str:
+        return f"/api/entries.geojson?{self.query}" if self.query else "/api/entries.geojson"
+
+
+def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:
+    """The selects of the filter form; countries are those with published entries."""
+    filters = filters or EntryFilters()
+    countries = Country.objects.filter(
+        Q(entries__status=Entry.Status.PUBLISHED) | Q(iso2__in=filters.countries)
+    ).distinct()
+    return [
+        FilterField("company", "Company", list(Company.objects.values_list("slug", "name")),
+                    filters.companies),
+        FilterField("category", "Category", list(Category.objects.values_list("slug", "name")),
+                    filters.categories),
+        FilterField("country", "Country",
+                    list(countries.order_by("name").values_list("iso2", "name")),
+                    filters.countries),
+        FilterField("topic", "Topic", list(Topic.objects.values_list("slug", "name")),
+                    filters.topics),
+    ]
+
+
+def entry_list_page(params, page_number=None) -> EntryListPage:
+    """Validate the filters in params and return one page of matching published entries."""
+    raw = {name: params.get(name, "") for name in ("year_from", "year_to", "q")}
+    try:
+        filters = parse_filters(params)
+    except FilterError as exc:
+        return EntryListPage(filters=None, error=str(exc), form_fields=filter_form_fields(None),
+                             raw=raw)
+    paginator = Paginator(list_entries(filter_entries(filters)), ENTRIES_PER_PAGE)
+    return EntryListPage(
+        filters=filters,
+        page=paginator.get_page(page_number),
+        form_fields=filter_form_fields(filters),
+        raw=raw,
+    )
+
+
+# --- /entries/<public_id>/ -----------------------------------------------------------------
+
+
+def get_published_entry(public_id: str) -> Entry:
+    """The published entry with this public id and all its relations; Http404 otherwise."""
+    sources = EntrySource.objects.select_related("source").order_by("position", "id")
+    entry = (
+        Entry.objects.published()
+        .select_related("category", "secondary_category", "country")
+        .prefetch_related("companies", "topics", Prefetch("entry_sources", queryset=sources))
+        .filter(public_id=public_id)
+        .first()
+    )
+    if entry is None:
+        raise Http404("No published entry has this id.")
+    return entry
+
+
+def financing_text(entry: Entry) -> str:
+    """Lender and amount, e.g. 'China Exim Bank, USD 1,000,000' (empty if unknown)."""
+    amount = ""
+    if entry.financing_amount is not None:
+        number = f"{entry.financing_amount:,.2f}".removesuffix(".00")
+        amount = f"{entry.financing_currency} {number}".strip()
+    return ", ".join(part for part in (entry.financing_lender, amount) if part)
+
+
+def external_references(entry: Entry) -> list[dict]:
+    """External identifiers as label, value and (for known catalogues) a link."""
+    refs = []
+    for key, value in sorted((entry.external_refs or {}).items()):
+        value = str(value)
+        if key == "chinatechmap_marker" and _MARKER_ID.match(value):
+            refs.append({"label": "China Tech Map marker", "value": value,
+                         "url": CHINA_TECH_MAP_MARKER_URL.format(value)})
+        else:
+            refs.append({"label": key.replace("_", " "), "value": value, "url": ""})
+    return refs
+
+
+def entry_citation(entry: Entry, absolute_url: str, accessed: date) -> str:
+    """A ready-to-copy citation of one entry."""
+    return (
+        f"{entry.title}. techmap entry {entry.public_id}. {absolute_url}. {REPORT_CREDIT} "
+        f"Accessed {accessed.day} {accessed:%B %Y}."
+    )
+
+
+def minimap_geometry(entry: Entry) -> dict | None:
+    """What the small location map draws: the point, its precision and any line."""
+    if not entry.has_point and not entry.line_geometry:
+        return None
+    return {
+        "lat": repr(entry.latitude) if entry.has_point else "",
+        "lng": repr(entry.longitude) if entry.has_point else "",
+        "precision": entry.precision,
+        "line": entry.line_geometry or None,
+    }
+
+
+def entry_detail_context(entry: Entry, absolute_url: str, today: date) -> dict:
+    """The template context of an entry page."""
+    return {
+        "entry": entry,
+        "companies": list(entry.companies.all()),
+        "topics": list(entry.topics.all()),
+        "sources": [link.source for link in entry.entry_sources.all()],
+        "years": years_text(entry.year_started, entry.year_ended),
+        "precision_text": PRECISION_IN_WORDS.get(entry.precision, entry.precision),
+        "financing": financing_text(entry),
+        "external_refs": external_references(entry),
+        "citation": entry_citation(entry, absolute_url, today),
+        "minimap": minimap_geometry(entry),
+    }

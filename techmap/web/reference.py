@@ -1,0 +1,94 @@
+"""Plain functions that build the about/methodology and data pages."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from techmap.catalog.models import Category, Company
+from techmap.catalog.stats import compute_stats
+
+DATA_LICENCE_NAME = "Creative Commons Attribution-ShareAlike 4.0 International (CC BY-SA 4.0)"
+DATA_LICENCE_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
+REPORT_CITATION = (
+    "Danielle Cave, Samantha Hoffman, Alex Joske, Fergus Ryan, Elise Thomas, "
+    "Mapping China's technology giants, Australian Strategic Policy Institute, "
+    "International Cyber Policy Centre, April 2019."
+)
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One headline figure the 2019 report states, and what this database counts against it."""
+
+    report_value: str
+    label: str
+    category_slug: str = ""  # compared with this category's count; "" means all entries
+    compare_countries: bool = False
+    comparable: bool = True
+
+
+# The figures as printed in the report's summary ("Our research maps and tracks").
+REPORT_FIGURES = [
+    ReportFigure("17,000+", "data points", comparable=False),
+    ReportFigure("1,700+", "points of overseas presence for the 12 companies"),
+    ReportFigure("404", "university and research partnerships", "research-partnership"),
+    ReportFigure("195+", "of them Huawei Seeds for the Future university partnerships",
+                 comparable=False),
+    ReportFigure("75", "'Smart City' or 'Public Security Solution' projects",
+                 "smart-city-public-security"),
+    ReportFigure("52", "5G initiatives", "5g-relationship"),
+    ReportFigure("34", "countries with 5G initiatives", "5g-relationship", compare_countries=True),
+    ReportFigure("119", "R&D labs", "rd-lab"),
+    ReportFigure("56", "undersea cables", "cable-undersea"),
+    ReportFigure("31", "leased cables", "leased-cable"),
+    ReportFigure("17", "terrestrial cables", "cable-terrestrial"),
+    ReportFigure("202", "data centres", "data-centre"),
+    ReportFigure("305", "telecommunications & ICT projects", "telecommunications-ict"),
+]
+
+
+def report_comparison(stats: dict) -> list[dict]:
+    """Each report figure beside this database's current count (None where not comparable)."""
+    by_category = {row["slug"]: row for row in stats["by_category"]}
+    rows = []
+    for figure in REPORT_FIGURES:
+        current = None
+        if figure.comparable and not figure.category_slug:
+            current = stats["entries"]
+        elif figure.comparable:
+            row = by_category.get(figure.category_slug, {"entries": 0, "countries": 0})
+            current = row["countries"] if figure.compare_countries else row["entries"]
+        rows.append({"report": figure.report_value, "label": figure.label, "current": current})
+    return rows
+
+
+def about_context() -> dict:
+    """The template context of the about and methodology page."""
+    stats = compute_stats()
+    return {
+        "companies": list(Company.objects.only("slug", "name", "name_zh")),
+        "categories": list(Category.objects.all()),
+        "stats": stats,
+        "comparison": report_comparison(stats),
+        "report_citation": REPORT_CITATION,
+    }
+
+
+def dataset_citation(site_url: str, today: date) -> str:
+    """A ready-to-copy citation of the whole dataset."""
+    return (
+        f"techmap: overseas presence of China's technology giants. {site_url}. "
+        f"Licensed CC BY-SA 4.0. Data: ASPI International Cyber Policy Centre, "
+        f"Mapping China's technology giants (2019). Accessed {today.day} {today:%B %Y}."
+    )
+
+
+def data_context(site_url: str, today: date) -> dict:
+    """The template context of the data page: licence, citation, downloads and statistics."""
+    stats = compute_stats()
+    return {
+        "licence_name": DATA_LICENCE_NAME,
+        "licence_url": DATA_LICENCE_URL,
+        "stats": stats,
+        "dataset_citation": dataset_citation(site_url, today),
+        "report_citation": REPORT_CITATION,
+    }
