@@ -165,7 +165,33 @@ def test_loading_the_dataset_a_second_time_changes_nothing():
     entries_before = Entry.objects.count()
     written = load_dataset()
     assert written and all(count == 0 for count in written.values()), written
+    written = load_dataset(update=True)
+    assert all(count == 0 for count in written.values()), written
     assert Entry.objects.count() == entries_before
+
+
+@pytest.mark.django_db
+def test_loading_again_keeps_curators_edits_unless_asked_to_update():
+    entry = Entry.objects.get(public_id="zw-zte-econet-loan-2015")
+    entry.title = "Edited by a curator"
+    entry.save()
+    entry.entry_sources.all().delete()
+    load_dataset()
+    entry.refresh_from_db()
+    assert entry.title == "Edited by a curator"
+    assert entry.entry_sources.count() == 0
+    written = load_dataset(update=True)
+    entry.refresh_from_db()
+    assert written["entries"] == 1
+    assert entry.title != "Edited by a curator"
+    assert entry.entry_sources.count() >= 1
+
+
+@pytest.mark.django_db
+def test_loading_restores_a_deleted_bundled_entry():
+    Entry.objects.filter(public_id="zw-zte-econet-loan-2015").delete()
+    assert load_dataset()["entries"] == 1
+    assert Entry.objects.filter(public_id="zw-zte-econet-loan-2015").exists()
 
 
 @pytest.mark.django_db

@@ -175,8 +175,12 @@ def _save_if_changed(obj, values: dict) -> bool:
     return changed
 
 
-def _upsert(model, lookup: dict, values: dict):
-    obj = model.objects.filter(**lookup).first() or model(**lookup)
+def _upsert(model, lookup: dict, values: dict, update: bool = True):
+    """Create the row, or (when update) bring an existing one in line with values."""
+    obj = model.objects.filter(**lookup).first()
+    if obj is not None and not update:
+        return obj, False
+    obj = obj or model(**lookup)
     return obj, _save_if_changed(obj, values)
 
 
@@ -209,8 +213,14 @@ def _entry_point(entry: dict, iso2: str):
 
 
 @transaction.atomic
-def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str, int]:
-    """Validate and load the dataset; return how many rows of each kind were written."""
+def load_dataset(
+    data: dict | None = None, *, entries: bool = True, update: bool = False
+) -> dict[str, int]:
+    """Validate and load the dataset; return how many rows of each kind were written.
+
+    Rows that already exist are left alone unless update is set, so curators' edits
+    in the admin survive `techmap init`; `techmap init --update` re-applies the files.
+    """
     data = read_dataset() if data is None else data
     problems = validate_dataset(data)
     if problems:
@@ -229,13 +239,16 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
                 "color": rec.get("color", "#666666"),
                 "position": pos,
             },
+            update,
         )
         n += did
     written["categories"] = n
 
     topics, n = {}, 0
     for rec in data["topics"]:
-        topics[rec["slug"]], did = _upsert(Topic, {"slug": rec["slug"]}, {"name": rec["name"]})
+        topics[rec["slug"]], did = _upsert(
+            Topic, {"slug": rec["slug"]}, {"name": rec["name"]}, update
+        )
         n += did
     written["topics"] = n
 
@@ -257,12 +270,14 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
                     "note",
                 )
             },
+            update,
         )
         n += did
     written["sources"] = n
 
     companies, n = {}, 0
     for rec in data["companies"]:
+        is_new = not Company.objects.filter(slug=rec["slug"]).exists()
         comp, did = _upsert(
             Company,
             {"slug": rec["slug"]},
@@ -279,8 +294,10 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
                 "leadership": sanitize_html((rec.get("leadership") or "").strip()),
                 "website": rec.get("website", ""),
             },
+            update,
         )
-        did |= _set_m2m(comp.sources, [sources[k] for k in rec.get("sources") or []])
+        if is_new or update:
+            did |= _set_m2m(comp.sources, [sources[k] for k in rec.get("sources") or []])
         companies[rec["slug"]] = comp
         n += did
     written["companies"] = n
@@ -289,7 +306,8 @@ def load_dataset(data: dict | None = None, *, entries: bool = True) -> dict[str,
     if entries:
         countries = {c.iso2: c for c in Country.objects.all()}
         for rec in data["entries"]:
-            n += _load_entry(rec, cats, topics, sources, companies, countries)
+            if update or not Entry.objects.filter(public_id=rec["id"]).exists():
+                n += _load_entry(rec, cats, topics, sources, companies, countries)
     written["entries"] = n
     return written
 
