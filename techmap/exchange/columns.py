@@ -1,0 +1,358 @@
+"""The project's own flat entry format: one row per published entry, one column list.
+
+CSV, XLSX, the GeoJSON properties, the Data Package's Table Schema and the importer of
+these formats all read COLUMNS, so a column is added or renamed in this one place.
+
+Cell rules shared by the writers and the importer:
+- Lists (companies, company_slugs, topics, partners) are joined with LIST_SEPARATOR.
+- external_refs, line_geometry and sources are JSON text in CSV/XLSX (real JSON in GeoJSON).
+- An empty cell means an empty string, an empty list or no value (None).
+- Text cells that a spreadsheet would run as a formula (starting with = + - @ tab or
+  carriage return, after any leading apostrophes) are written with one extra leading
+  apostrophe; restore_formula_text() strips exactly that one apostrophe again. Number,
+  integer and boolean cells are written as numbers and never prefixed.
+"""
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from techmap.catalog.models import Entry
+
+LIST_SEPARATOR = "; "
+FORMULA_PREFIX = "'"
+# One or more apostrophes already in front still count: "'=x" is written "''=x" so that
+# stripping exactly one apostrophe on import gives back "'=x".
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+SOURCE_FIELDS = (
+    "title",
+    "author",
+    "publisher",
+    "publication_date",
+    "url",
+    "archived_url",
+    "language",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One export column: its name, Table Schema type, meaning and how to read it from an entry."""
+
+    name: str
+    type: str  # Table Schema type: string, number, integer, boolean, datetime, object, array
+    description: str
+    getter: Callable[[Entry], object]
+    required: bool = False
+
+    def schema_field(self) -> dict:
+        """The column as a Frictionless Table Schema field descriptor."""
+        field = {"name": self.name, "type": self.type, "description": self.description}
+        if self.required:
+            field["constraints"] = {"required": True}
+        return field
+
+
+def _names(items) -> str:
+    return LIST_SEPARATOR.join(items)
+
+
+def _slug(category) -> str:
+    return category.slug if category else ""
+
+
+def _sources(entry: Entry) -> list[dict]:
+    return [
+        {name: getattr(link.source, name) for name in SOURCE_FIELDS}
+        for link in entry.entry_sources.all()
+    ]
+
+
+COLUMNS: list[Column] = [
+    Column("id", "string", "Stable public identifier of the entry.", lambda e: e.public_id, True),
+    Column("title", "string", "Title of the entry.", lambda e: e.title, True),
+    Column(
+        "companies",
+        "string",
+        "Names of the companies involved, separated by '; '.",
+        lambda e: _names(c.name for c in e.companies.all()),
+    ),
+    Column(
+        "company_slugs",
+        "string",
+        "Identifiers of the companies, in the same order, separated by '; '.",
+        lambda e: _names(c.slug for c in e.companies.all()),
+    ),
+    Column("category", "string", "Category identifier (slug).", lambda e: _slug(e.category), True),
+    Column("category_name", "string", "Category name.", lambda e: e.category.name),
+    Column(
+        "secondary_category",
+        "string",
+        "Secondary category identifier (slug), if any.",
+        lambda e: _slug(e.secondary_category),
+    ),
+    Column(
+        "topics",
+        "string",
+        "Topic identifiers (slugs), separated by '; '.",
+        lambda e: _names(t.slug for t in e.topics.all()),
+    ),
+    Column(
+        "country",
+        "string",
+        "ISO 3166-1 alpha-2 code of the host country.",
+        lambda e: e.country.iso2 if e.country else "",
+    ),
+    Column(
+        "country_name",
+        "string",
+        "Name of the host country.",
+        lambda e: e.country.name if e.country else "",
+    ),
+    Column("city", "string", "City.", lambda e: e.city),
+    Column("address", "string", "Street address.", lambda e: e.address),
+    Column("latitude", "number", "Latitude (WGS 84).", lambda e: e.latitude),
+    Column("longitude", "number", "Longitude (WGS 84).", lambda e: e.longitude),
+    Column(
+        "precision",
+        "string",
+        "How precise the point is: exact, city, country or none.",
+        lambda e: e.precision,
+    ),
+    Column(
+        "partners",
+        "string",
+        "Names of partners, separated by '; '.",
+        lambda e: _names(e.partners or []),
+    ),
+    Column(
+        "financing_lender", "string", "Lender financing the project.", lambda e: e.financing_lender
+    ),
+    Column("financing_amount", "number", "Amount financed.", lambda e: e.financing_amount),
+    Column(
+        "financing_currency",
+        "string",
+        "ISO 4217 currency code of the amount.",
+        lambda e: e.financing_currency,
+    ),
+    Column("year_started", "integer", "Year commenced.", lambda e: e.year_started),
+    Column("year_ended", "integer", "Year ended.", lambda e: e.year_ended),
+    Column("description", "string", "Description (sanitised HTML).", lambda e: e.description),
+    Column("highlight", "boolean", "Highlighted by the editors.", lambda e: e.highlight),
+    Column(
+        "external_refs",
+        "object",
+        "External identifiers as a JSON object.",
+        lambda e: e.external_refs or {},
+    ),
+    Column(
+        "line_geometry",
+        "object",
+        "GeoJSON LineString or MultiLineString (e.g. a cable route), or empty.",
+        lambda e: e.line_geometry or None,
+    ),
+    Column(
+        "sources",
+        "array",
+        "Sources in citation order, as a JSON list of objects with keys "
+        + ", ".join(SOURCE_FIELDS)
+        + ".",
+        _sources,
+    ),
+    Column(
+        "created", "datetime", "When the entry was created (ISO 8601, UTC).", lambda e: e.created
+    ),
+    Column(
+        "updated",
+        "datetime",
+        "When the entry was last changed (ISO 8601, UTC).",
+        lambda e: e.updated,
+    ),
+]
+
+COLUMN_NAMES: list[str] = [c.name for c in COLUMNS]
+COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+LIST_COLUMNS = frozenset({"companies", "company_slugs", "topics", "partners"})
+NUMERIC_TYPES = frozenset({"number", "integer", "boolean"})
+
+
+# --- entry -> values ------------------------------------------------------------------------
+
+
+def entry_to_row(entry: Entry) -> dict:
+    """The entry's values by column name, as Python values (str, float, Decimal, dict, ...).
+
+    The entry should be loaded with export_relations() so this costs no query.
+    """
+    return {c.name: c.getter(entry) for c in COLUMNS}
+
+
+def neutralise_formula(text: str) -> str:
+    """text with one apostrophe in front when a spreadsheet would run it as a formula."""
+    return FORMULA_PREFIX + text if _FORMULA_START.match(text) else text
+
+
+def restore_formula_text(text: str) -> str:
+    """Undo neutralise_formula(): strip exactly one apostrophe from a neutralised text cell."""
+    if text.startswith(FORMULA_PREFIX) and _FORMULA_START.match(text[1:]):
+        return text[1:]
+    return text
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+def cell_text(column: Column, value) -> str:
+    """value as CSV cell text: empty for None, numbers plain, text neutralised."""
+    if value is None:
+        return ""
+    if column.type == "boolean":
+        return "true" if value else "false"
+    if column.type in ("number", "integer"):
+        return str(value)  # repr of a float round-trips; Decimal keeps its digits
+    if column.type == "datetime":
+        return _datetime_text(value)
+    if column.type in ("object", "array"):
+        return json_text(value) if value or column.type == "array" else ""
+    return neutralise_formula(str(value))
+
+
+def spreadsheet_value(column: Column, value):
+    """value as an XLSX cell value: numbers stay numbers, text as in cell_text()."""
+    if value is None:
+        return None
+    if column.type == "boolean":
+        return bool(value)
+    if column.type == "integer":
+        return int(value)
+    if column.type == "number":
+        return float(value)
+    text = cell_text(column, value)
+    return text if text != "" else None
+
+
+def json_value(column: Column, value):
+    """value as a GeoJSON property: JSON types, no formula prefix (JSON is not a spreadsheet)."""
+    if value is None:
+        return None
+    if column.type == "number":
+        return float(value)
+    if column.type == "datetime":
+        return _datetime_text(value)
+    return value
+
+
+def entry_to_csv_cells(entry: Entry) -> list[str]:
+    """The entry as a list of CSV cell texts in COLUMNS order."""
+    return [cell_text(c, c.getter(entry)) for c in COLUMNS]
+
+
+def entry_to_properties(entry: Entry) -> dict:
+    """The entry's columns as GeoJSON properties (JSON values)."""
+    return {c.name: json_value(c, c.getter(entry)) for c in COLUMNS}
+
+
+# --- cells -> values (for the importer) -------------------------------------------------
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as its column's type; the message says why."""
+
+    def __init__(self, column: str, reason: str):
+        super().__init__(f"{column}: {reason}")
+        self.column = column
+        self.reason = reason
+
+
+def parse_cell(column: Column, raw):
+    """A CSV/XLSX/GeoJSON cell back to the Python value entry_to_row() gives.
+
+    Accepts text (CSV), native numbers/booleans (XLSX) and JSON values (GeoJSON).
+    Lists come back as lists of strings; empty cells as "", [] or None.
+    """
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        if column.type in ("string",):
+            return [] if column.name in LIST_COLUMNS else ""
+        if column.type == "array":
+            return []
+        if column.type == "object" and column.name == "external_refs":
+            return {}
+        if column.type == "boolean":
+            return False
+        return None
+    kind = column.type
+    try:
+        if kind == "string":
+            text = restore_formula_text(str(raw)) if isinstance(raw, str) else str(raw)
+            if column.name in LIST_COLUMNS:
+                return [part.strip() for part in text.split(";") if part.strip()]
+            return text
+        if kind == "integer":
+            if isinstance(raw, bool):
+                raise ValueError
+            number = float(raw) if not isinstance(raw, int) else raw
+            if number != int(number):
+                raise ValueError
+            return int(number)
+        if kind == "number":
+            if isinstance(raw, bool):
+                raise ValueError
+            value = Decimal(str(raw).strip())
+            if not value.is_finite():
+                raise ValueError
+            return value
+        if kind == "boolean":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("true", "1", "yes"):
+                return True
+            if text in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if kind == "datetime":
+            if isinstance(raw, dt.datetime):
+                return raw if raw.tzinfo else raw.replace(tzinfo=dt.UTC)
+            value = dt.datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        if kind in ("object", "array"):
+            value = json.loads(raw) if isinstance(raw, str) else raw
+            expected = dict if kind == "object" else list
+            if not isinstance(value, expected):
+                raise CellError(column.name, f"expected a JSON {kind}")
+            return value
+    except CellError:
+        raise
+    except (ValueError, TypeError, InvalidOperation, json.JSONDecodeError):
+        shown = str(raw)[:40]
+        raise CellError(column.name, f"{shown!r} is not a valid {kind}") from None
+    raise CellError(column.name, f"unknown column type {kind}")
+
+
+def row_to_record(row: dict) -> dict:
+    """A row {column name: cell} back to typed values by column name; raise CellError.
+
+    Unknown keys are ignored; missing columns come back as empty values. Latitude and
+    longitude come back as floats, the amount as a Decimal.
+    """
+    record = {}
+    for column in COLUMNS:
+        value = parse_cell(column, row.get(column.name))
+        if column.name in ("latitude", "longitude") and value is not None:
+            value = float(value)
+        record[column.name] = value
+    for column in COLUMNS:
+        if column.required and not record[column.name]:
+            raise CellError(column.name, "is required")
+    return record
