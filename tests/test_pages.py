@@ -226,11 +226,12 @@ def test_entry_list_form_keeps_the_current_filters(client, sample):
             "filter-year-from", "filter-year-to", "filter-q"} <= labels
 
 
-def test_entry_list_links_to_map_and_geojson_with_the_same_filters(client, sample):
+def test_entry_list_links_to_map_and_downloads_with_the_same_filters(client, sample):
     hrefs = [a.get("href") for a in parse(client.get("/entries/?country=no&company=t-bolt"))
              .find_all("a")]
     assert "/?company=t-bolt&country=NO" in hrefs
-    assert "/api/entries.geojson?company=t-bolt&country=NO" in hrefs
+    for extension in ("csv", "xlsx", "geojson"):
+        assert f"/download/entries.{extension}?company=t-bolt&country=NO" in hrefs
 
 
 def test_entry_list_is_paginated_by_50(client, sample):
@@ -305,7 +306,8 @@ def test_entry_page_has_a_minimap_with_point_and_line(client, sample):
     assert minimap["data-atlas-url"] == "/static/vendor/world-atlas/countries-110m.json"
     scripts = [s.get("src") for s in page.find_all("script") if s.get("src")]
     assert scripts == ["/static/vendor/topojson-client/topojson-client.min.js",
-                       "/static/vendor/maplibre-gl/maplibre-gl-csp.js", "/static/web/minimap.js"]
+                       "/static/vendor/maplibre-gl/maplibre-gl-csp.js", "/static/web/outlines.js",
+                       "/static/web/minimap.js"]
 
 
 def test_entry_page_without_location_has_no_minimap(client, sample):
@@ -420,7 +422,8 @@ def test_data_page_states_licence_citation_downloads_and_statistics(client, samp
     content = response.content.decode()
     assert 'id="licence"' in content and "CC BY-SA 4.0" in content
     hrefs = [a.get("href") for a in parse(response).find_all("a")]
-    assert "/api/entries.geojson" in hrefs and "/api/openapi.json" in hrefs
+    assert "/download/entries.csv" in hrefs and "/download/entries.geojson" in hrefs
+    assert "/api/openapi.json" in hrefs
     assert "https://creativecommons.org/licenses/by-sa/4.0/" in hrefs
     stats = compute_stats()
     for row in stats["by_company"]:

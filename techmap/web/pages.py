@@ -98,9 +98,17 @@ class EntryListPage:
     def map_url(self) -> str:
         return f"/?{self.query}" if self.query else "/"
 
+    def download_url(self, extension: str) -> str:
+        """The current filter as a download (csv, xlsx or geojson)."""
+        path = f"/download/entries.{extension}"
+        return f"{path}?{self.query}" if self.query else path
+
     @property
-    def geojson_url(self) -> str:
-        return f"/api/entries.geojson?{self.query}" if self.query else "/api/entries.geojson"
+    def downloads(self) -> list[tuple[str, str]]:
+        return [(label, self.download_url(ext)) for label, ext in DOWNLOAD_FORMATS]
+
+
+DOWNLOAD_FORMATS = [("CSV", "csv"), ("XLSX", "xlsx"), ("GeoJSON", "geojson")]
 
 
 def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:

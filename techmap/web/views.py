@@ -1,5 +1,30 @@
-from django.http import HttpResponse
+"""The map page. Points, counts and details come from the JSON API through map.js."""
+
+from django.conf import settings
+from django.shortcuts import render
+
+from techmap.catalog.models import Category, Company, Country, Entry, Topic
 
 
 def map_page(request):
-    return HttpResponse("techmap")
+    """The map `/`: filter form rendered here, points, counts and details loaded by map.js."""
+    published = Entry.objects.published()
+    categories = list(Category.objects.order_by("position", "name"))
+    selected = {name: request.GET.getlist(name) for name in ("company", "category", "topic")}
+    selected["country"] = [v.upper() for v in request.GET.getlist("country")]
+    context = {
+        "companies": Company.objects.order_by("name"),
+        "categories": categories,
+        "countries": Country.objects.filter(entries__in=published).distinct().order_by("name"),
+        "topics": Topic.objects.order_by("name"),
+        "selected": selected,
+        "year_from": request.GET.get("year_from", ""),
+        "year_to": request.GET.get("year_to", ""),
+        "q": request.GET.get("q", ""),
+        "map_config": {
+            "tileUrl": settings.TECHMAP["TILE_URL"],
+            "tileAttribution": settings.TECHMAP["TILE_ATTRIBUTION"],
+            "categories": [{"slug": c.slug, "name": c.name, "color": c.color} for c in categories],
+        },
+    }
+    return render(request, "web/map.html", context)

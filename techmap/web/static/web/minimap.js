@@ -149,7 +149,7 @@
   function start() {
     var maps = Array.prototype.slice.call(document.querySelectorAll(".minimap"));
     if (!maps.length) return;
-    if (!window.maplibregl || !window.topojson || !window.fetch || !webglAvailable()) {
+    if (!window.maplibregl || !window.topojson || !window.techmapOutlines || !window.fetch || !webglAvailable()) {
       maps.forEach(giveUp);
       return;
     }
@@ -160,7 +160,7 @@
         return response.json();
       })
       .then(function (topology) {
-        var countries = topojson.feature(topology, topology.objects.countries);
+        var countries = window.techmapOutlines.countries(topology);
         maps.forEach(function (el) { draw(el, countries); });
       })
       .catch(function () { maps.forEach(giveUp); });
