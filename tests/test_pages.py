@@ -111,7 +111,7 @@ def page_urls(sample) -> list[str]:
     return [
         "/", "/entries/", f"/entries/{sample['entries']['lab'].public_id}/",
         "/companies/", "/companies/t-acme/", "/countries/", "/countries/zw/",
-        "/about/", "/data/",
+        "/about/", "/data/", "/stats/",
     ]
 
 
@@ -457,3 +457,8 @@ def test_entry_citation_names_entry_url_report_and_access_date():
     assert text == ("T. techmap entry x-1. https://example.org/entries/x-1/. Data: ASPI "
                     "International Cyber Policy Centre, Mapping China's technology giants "
                     "(2019). Accessed 5 March 2024.")
+
+
+def test_entry_page_links_to_the_entry_on_the_main_map(client, sample):
+    hrefs = [a.get("href") for a in parse(client.get("/entries/t-cable-oslo/")).find_all("a")]
+    assert "/?entry=t-cable-oslo" in hrefs
