@@ -33,29 +33,49 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("DATA_DIR", str(REPO_DIR / "data"),
-            "Folder for the default SQLite database, the generated secret key and static files."),
-    Setting("DATABASE_URL", "",
-            "Database as a URL: sqlite:///path or postgresql://user@host/name. "
-            "Empty means a SQLite file in DATA_DIR."),
-    Setting("SECRET_KEY", "",
-            "Django secret key. Empty means one is generated once and kept in DATA_DIR."),
+    Setting(
+        "DATA_DIR",
+        str(REPO_DIR / "data"),
+        "Folder for the default SQLite database, the generated secret key and static files.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Database as a URL: sqlite:///path or postgresql://user@host/name. "
+        "Empty means a SQLite file in DATA_DIR.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Django secret key. Empty means one is generated once and kept in DATA_DIR.",
+    ),
     Setting("DEBUG", False, "Django debug mode. Never on in production."),
-    Setting("ALLOWED_HOSTS", "127.0.0.1,localhost",
-            "Comma-separated host names the server answers to."),
-    Setting("HTTPS", False,
-            "Set when served over HTTPS: secure cookies, HSTS and redirect to https."),
-    Setting("TILE_URL", "",
-            "Optional raster tile URL template ({z}/{x}/{y}) drawn under the map. Empty means "
-            "only the bundled country outlines, so pages request nothing from other hosts."),
+    Setting(
+        "ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names the server answers to."
+    ),
+    Setting(
+        "HTTPS", False, "Set when served over HTTPS: secure cookies, HSTS and redirect to https."
+    ),
+    Setting(
+        "TILE_URL",
+        "",
+        "Optional raster tile URL template ({z}/{x}/{y}) drawn under the map. Empty means "
+        "only the bundled country outlines, so pages request nothing from other hosts.",
+    ),
     Setting("TILE_ATTRIBUTION", "", "Attribution text shown for TILE_URL tiles."),
-    Setting("GEOJSON_MAX_FEATURES", 5000,
-            "Most features one GeoJSON API response returns; the rest is paged with a next link."),
+    Setting(
+        "GEOJSON_MAX_FEATURES",
+        5000,
+        "Most features one GeoJSON API response returns; the rest is paged with a next link.",
+    ),
     Setting("API_PAGE_SIZE", 100, "Default page size of the JSON entry list."),
     Setting("API_MAX_PAGE_SIZE", 1000, "Largest page size a client may ask for."),
-    Setting("MAP_POINT_LIMIT", 2000,
-            "Below this many matching entries in view the map receives single points; "
-            "above it the server clusters them by zoom."),
+    Setting(
+        "MAP_POINT_LIMIT",
+        2000,
+        "Below this many matching entries in view the map receives single points; "
+        "above it the server clusters them by zoom.",
+    ),
 ]
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "techmap.api",
     "techmap.web",
     "techmap.exchange",
+    "techmap.releases",
 ]
 
 MIDDLEWARE = [

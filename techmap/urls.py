@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("download/", include("techmap.exchange.urls")),
+    path("releases/", include("techmap.releases.urls")),
     path("", include("techmap.web.urls")),
 ]

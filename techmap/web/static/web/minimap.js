@@ -9,7 +9,8 @@
 (function () {
   "use strict";
 
-  var ZOOM_BY_PRECISION = { exact: 9, city: 6, country: 3 };
+  // Only country outlines are drawn, so closer zooms would show an empty box.
+  var ZOOM_BY_PRECISION = { exact: 5, city: 4.5, country: 3 };
   var COLORS = {
     water: "#dfe8ef",
     land: "#f7f5f0",
