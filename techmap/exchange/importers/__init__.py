@@ -1,0 +1,64 @@
+"""Importers: each format's parser turns a file into validated EntryRecords; run_import()
+writes them in one transaction, or nothing at all.
+
+Adding a format: write a parse_<format>(path, **options) -> ParseResult function and
+register it in PARSERS.
+"""
+
+from django.db import transaction
+
+from techmap.exchange.importers.base import ImportFormatError, ImportReport, ParseResult, RowError
+
+__all__ = ["FORMATS", "ImportFormatError", "ImportReport", "RowError", "parse", "run_import"]
+
+FORMATS = ("aspi", "telegeography", "csv", "xlsx", "geojson")
+
+
+def parse(path, fmt: str, **options) -> ParseResult:
+    """Parse and validate path as format fmt; raise ImportFormatError if it is not one."""
+    if fmt == "aspi":
+        from techmap.exchange.importers.aspi import parse_aspi
+
+        return parse_aspi(path)
+    if fmt == "telegeography":
+        from techmap.exchange.importers.telegeography import parse_telegeography
+
+        return parse_telegeography(path, aliases=options.get("aliases"))
+    if fmt in ("csv", "xlsx", "geojson"):
+        from techmap.exchange.importers import own_formats
+
+        return own_formats.PARSERS[fmt](path)
+    raise ImportFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+
+
+def run_import(
+    path,
+    fmt: str,
+    *,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    status: str = "published",
+    aliases: dict | None = None,
+) -> ImportReport:
+    """Parse, validate and write one file; nothing is written if any row is invalid unless
+    skip_invalid, and nothing at all on a dry run. All writes happen in one transaction."""
+    from techmap.exchange.importers.records import write_records
+
+    result = parse(path, fmt, aliases=aliases)
+    report = ImportReport(
+        skipped=result.skipped,
+        invalid=result.invalid_rows,
+        errors=result.errors,
+        dry_run=dry_run,
+    )
+    if result.errors and not skip_invalid:
+        return report
+    with transaction.atomic():
+        counts = write_records(result.records, status=status)
+        if dry_run:
+            transaction.set_rollback(True)
+    report.created = counts["created"]
+    report.updated = counts["updated"]
+    report.unchanged = counts["unchanged"]
+    report.written = not dry_run
+    return report
