@@ -224,7 +224,8 @@ def _direct_counts(db: Path) -> dict:
 def test_stats_json_has_the_documented_shape(initialised):
     _, env, _ = initialised
     stats = json.loads(run_techmap("stats", "--json", env=env).stdout)
-    assert list(stats) == ["entries", "companies", "countries", "by_category", "by_company"]
+    assert list(stats) == ["entries", "companies", "countries", "by_category", "by_company",
+                           "by_country", "by_region", "data_points"]
     for key in ("entries", "companies", "countries"):
         assert isinstance(stats[key], int)
     assert stats["by_category"] and stats["by_company"]

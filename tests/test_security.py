@@ -85,7 +85,8 @@ def test_hostile_company_profile_fields_are_stored_sanitised(hostile):
 
 @pytest.mark.parametrize(
     "url", ["/entries/t-hostile/", "/entries/", "/entries/?company=t-evil",
-            "/companies/", "/companies/t-evil/", "/countries/zw/", "/about/", "/data/"],
+            "/companies/", "/companies/t-evil/", "/countries/zw/", "/about/", "/data/",
+            "/stats/", "/stats/?company=t-evil"],
 )
 def test_hostile_strings_are_rendered_escaped(client, hostile, url):
     response = client.get(url)
@@ -139,7 +140,8 @@ def csp_directives(response) -> dict[str, list[str]]:
     ("url", "status"),
     [("/", 200), ("/entries/", 200), ("/entries/t-hostile/", 200), ("/companies/", 200),
      ("/companies/t-evil/", 200), ("/countries/", 200), ("/countries/zw/", 200),
-     ("/about/", 200), ("/data/", 200), ("/no-such-page/", 404), ("/entries/?year_to=x", 400)],
+     ("/about/", 200), ("/data/", 200), ("/stats/", 200), ("/no-such-page/", 404),
+     ("/entries/?year_to=x", 400), ("/stats/?year_to=x", 400)],
 )
 def test_every_page_sends_a_strict_csp(client, hostile, url, status):
     response = client.get(url)
@@ -154,7 +156,7 @@ def test_every_page_sends_a_strict_csp(client, hostile, url, status):
 
 @pytest.mark.parametrize(
     "url", ["/", "/entries/", "/entries/t-hostile/", "/companies/t-evil/", "/countries/zw/",
-            "/about/", "/data/", "/no-such-page/"],
+            "/about/", "/data/", "/stats/", "/no-such-page/"],
 )
 def test_pages_only_load_scripts_and_styles_from_this_site(client, hostile, url):
     page = parse(client.get(url))

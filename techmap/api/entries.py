@@ -119,8 +119,13 @@ def facets(request, filters: Query[EntryFilterQuery]):
 @router.get(
     "/stats",
     summary="Headline statistics",
-    description="Counts of the published entries matching the filters, by category and by "
-    "company; without filters the same as `techmap stats --json`.",
+    description="Counts of the published entries matching the filters: `entries`, "
+    "`companies`, `countries`, then `by_category` and `by_company` (entries and distinct "
+    "countries each), `by_country` (entries and companies per country, with its UN region), "
+    "`by_region` (entries and countries per UN region, with `subregions`) and `data_points` "
+    "(the number of non-empty fields of those entries). Without filters the same as "
+    "`techmap stats --json`; with them the same as `techmap stats --json` given the same "
+    "filters.",
 )
 def stats(request, filters: Query[EntryFilterQuery]):
     return json_response(compute_stats(filter_entries(parse_filters(request.GET))))

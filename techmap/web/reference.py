@@ -24,11 +24,12 @@ class ReportFigure:
     category_slug: str = ""  # compared with this category's count; "" means all entries
     compare_countries: bool = False
     comparable: bool = True
+    stat_key: str = ""  # compared with this top-level key of compute_stats() instead
 
 
 # The figures as printed in the report's summary ("Our research maps and tracks").
 REPORT_FIGURES = [
-    ReportFigure("17,000+", "data points", comparable=False),
+    ReportFigure("17,000+", "data points", stat_key="data_points"),
     ReportFigure("1,700+", "points of overseas presence for the 12 companies"),
     ReportFigure("404", "university and research partnerships", "research-partnership"),
     ReportFigure("195+", "of them Huawei Seeds for the Future university partnerships",
@@ -52,7 +53,9 @@ def report_comparison(stats: dict) -> list[dict]:
     rows = []
     for figure in REPORT_FIGURES:
         current = None
-        if figure.comparable and not figure.category_slug:
+        if figure.stat_key:
+            current = stats.get(figure.stat_key)
+        elif figure.comparable and not figure.category_slug:
             current = stats["entries"]
         elif figure.comparable:
             row = by_category.get(figure.category_slug, {"entries": 0, "countries": 0})

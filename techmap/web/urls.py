@@ -1,6 +1,6 @@
 from django.urls import path
 
-from techmap.web import page_views, views
+from techmap.web import page_views, stats_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("companies/<slug:slug>/", page_views.company_detail, name="company-detail"),
     path("countries/", page_views.country_list, name="country-list"),
     path("countries/<str:iso2>/", page_views.country_detail, name="country-detail"),
+    path("stats/", stats_views.statistics, name="stats"),
     path("about/", page_views.about, name="about"),
     path("data/", page_views.data, name="data"),
 ]
