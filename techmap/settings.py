@@ -41,11 +41,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "csp",
+    "simple_history",
     "techmap.catalog",
     "techmap.api",
     "techmap.web",
     "techmap.exchange",
     "techmap.releases",
+    "techmap.contributions",
+    "techmap.sourcecheck",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "techmap.urls"

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("download/", include("techmap.exchange.urls")),
     path("releases/", include("techmap.releases.urls")),
+    path("", include("techmap.contributions.urls")),
     path("", include("techmap.web.urls")),
 ]
