@@ -71,6 +71,50 @@ SETTINGS = [
     Setting("API_PAGE_SIZE", 100, "Default page size of the JSON entry list."),
     Setting("API_MAX_PAGE_SIZE", 1000, "Largest page size a client may ask for."),
     Setting(
+        "SUBMISSION_RATE_LIMIT",
+        "5/3600",
+        "Public submissions allowed per client address, as COUNT/SECONDS; the count is kept "
+        "in the database so it holds across server processes.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses of reverse proxies whose X-Forwarded-For header is believed. "
+        "Empty means the header is ignored and the connecting address is used.",
+    ),
+    Setting(
+        "ADDRESS_RETENTION_DAYS",
+        30,
+        "Days a submitter's hashed address is kept before `techmap purge` deletes it.",
+    ),
+    Setting(
+        "MAX_SUBMISSION_BYTES",
+        65536,
+        "Largest request body accepted by the public submission form.",
+    ),
+    Setting(
+        "SOURCE_CHECK_TIMEOUT",
+        10,
+        "Seconds `techmap sources check` waits for one source before giving up.",
+    ),
+    Setting(
+        "SOURCE_CHECK_MAX_BYTES",
+        1048576,
+        "Most bytes `techmap sources check` reads from one source.",
+    ),
+    Setting(
+        "SOURCE_CHECK_ALLOW_PRIVATE",
+        False,
+        "Let `techmap sources check` connect to loopback and private addresses. "
+        "Only for tests against a local server; never in production.",
+    ),
+    Setting(
+        "ARCHIVE_LOOKUP",
+        False,
+        "Let `techmap sources check` look up a web-archive copy of each source "
+        "(a request to a third-party host; off by default).",
+    ),
+    Setting(
         "MAP_POINT_LIMIT",
         2000,
         "Below this many matching entries in view the map receives single points; "
