@@ -1,4 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 app_name = "contributions"
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("techmap.contributions.submit_urls")),
+    path("review/", include("techmap.contributions.review_urls")),
+]
