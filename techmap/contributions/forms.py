@@ -1,0 +1,203 @@
+"""The public submission form: every field validated, every field size-limited.
+
+The form is a plain Form, not a ModelForm: the company choice ("Other…" plus a name)
+and the source list (one URL per line) do not map one-to-one onto model fields, and
+`to_submission` is the single place where cleaned input becomes a Submission.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils.html import escape, linebreaks
+
+from techmap.catalog.models import Category, Company, Country
+from techmap.contributions.models import MAX_SOURCE_URLS, Submission
+
+OTHER_COMPANY = "__other__"
+MIN_YEAR, MAX_YEAR = 1900, 2100
+MAX_URL_LENGTH = 2000
+MAX_DESCRIPTION_LENGTH = 5000
+HONEYPOT_FIELD = "website"
+
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+def parse_source_urls(text: str) -> list[str]:
+    """One http(s) URL per line → a de-duplicated list; raise ValidationError naming bad lines."""
+    urls, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        url = line.strip()
+        if not url:
+            continue
+        if len(url) > MAX_URL_LENGTH:
+            problems.append(f"Line {number} is longer than {MAX_URL_LENGTH} characters.")
+            continue
+        try:
+            _http_url(url)
+        except ValidationError:
+            problems.append(
+                f"Line {number} is not a web address starting with http:// or https://."
+            )
+            continue
+        if url not in urls:
+            urls.append(url)
+    if problems:
+        raise ValidationError(problems)
+    if not urls:
+        raise ValidationError("Give at least one source: a web address where this can be read.")
+    if len(urls) > MAX_SOURCE_URLS:
+        raise ValidationError(f"Give at most {MAX_SOURCE_URLS} sources.")
+    return urls
+
+
+def plain_text_to_html(text: str) -> str:
+    """The submitter's plain text as escaped HTML paragraphs: markup they type stays text."""
+    return linebreaks(escape(text.strip())) if text.strip() else ""
+
+
+class SubmissionForm(forms.Form):
+    company = forms.ChoiceField(
+        help_text="Choose “Other…” if the company is not in the list, and give its name below.",
+    )
+    other_company_name = forms.CharField(
+        label="Company name (if other)", max_length=200, required=False
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), to_field_name="slug", empty_label="Choose a category…"
+    )
+    country = forms.ModelChoiceField(
+        queryset=Country.objects.all(), to_field_name="iso2", empty_label="Choose a country…"
+    )
+    city = forms.CharField(max_length=200, required=False)
+    latitude = forms.FloatField(
+        min_value=-90,
+        max_value=90,
+        required=False,
+        help_text="Optional: click the map, or type decimal degrees (−90 to 90).",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    longitude = forms.FloatField(
+        min_value=-180,
+        max_value=180,
+        required=False,
+        help_text="Decimal degrees (−180 to 180).",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    title = forms.CharField(
+        max_length=300, help_text="One line, e.g. “Huawei Safe City project in Nairobi”."
+    )
+    description = forms.CharField(
+        max_length=MAX_DESCRIPTION_LENGTH,
+        required=False,
+        help_text=f"Plain text, at most {MAX_DESCRIPTION_LENGTH:,} characters.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    year_started = forms.IntegerField(
+        label="Year started", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
+    )
+    year_ended = forms.IntegerField(
+        label="Year ended", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
+    )
+    source_urls = forms.CharField(
+        label="Sources",
+        max_length=MAX_SOURCE_URLS * (MAX_URL_LENGTH + 2),
+        help_text=f"One web address per line (http or https), at least one, "
+        f"at most {MAX_SOURCE_URLS}.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    contact_email = forms.EmailField(
+        label="Your e-mail (optional)",
+        max_length=254,
+        required=False,
+        help_text="Only our editors see it, and only to ask about this submission. "
+        "It is never published.",
+    )
+    # The honeypot: hidden by CSS, skipped by keyboard and autofill; people leave it empty.
+    website = forms.CharField(
+        label="Leave this empty",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].choices = [
+            ("", "Choose a company…"),
+            *Company.objects.values_list("slug", "name"),
+            (OTHER_COMPANY, "Other…"),
+        ]
+        for name in ("title", "city", "other_company_name"):
+            self.fields[name].widget.attrs["maxlength"] = self.fields[name].max_length
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = self.hint_id(name)
+
+    def hint_id(self, name: str) -> str:
+        return f"{self[name].auto_id}-hint"
+
+    def error_id(self, name: str) -> str:
+        return f"{self[name].auto_id}-error"
+
+    def full_clean(self):
+        super().full_clean()
+        # Point each invalid input at its message, so screen readers read it with the field.
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                described = [self.error_id(name)]
+                if self.fields[name].help_text:
+                    described.append(self.hint_id(name))
+                attrs["aria-describedby"] = " ".join(described)
+                attrs["aria-invalid"] = "true"
+
+    @property
+    def is_spam(self) -> bool:
+        """True when the honeypot was filled in: a bot, not a person."""
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def clean_source_urls(self):
+        return parse_source_urls(self.cleaned_data["source_urls"])
+
+    def clean_description(self):
+        return plain_text_to_html(self.cleaned_data["description"])
+
+    def clean(self):
+        data = super().clean()
+        company = data.get("company")
+        if company == OTHER_COMPANY and not data.get("other_company_name"):
+            self.add_error("other_company_name", "Give the company's name, or choose it above.")
+        if company and company != OTHER_COMPANY:
+            data["other_company_name"] = ""
+        lat, lng = data.get("latitude"), data.get("longitude")
+        if "latitude" not in self.errors and "longitude" not in self.errors:
+            if lat is None and lng is not None:
+                self.add_error("latitude", "Give the latitude too, or neither.")
+            elif lng is None and lat is not None:
+                self.add_error("longitude", "Give the longitude too, or neither.")
+        started, ended = data.get("year_started"), data.get("year_ended")
+        if started and ended and ended < started:
+            self.add_error("year_ended", "The end year is before the start year.")
+        return data
+
+    def to_submission(self) -> Submission:
+        """An unsaved Submission holding the cleaned data."""
+        data = self.cleaned_data
+        company = None
+        if data["company"] != OTHER_COMPANY:
+            company = Company.objects.get(slug=data["company"])
+        return Submission(
+            company=company,
+            other_company_name=data["other_company_name"],
+            category=data["category"],
+            country=data["country"],
+            city=data["city"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            title=data["title"],
+            description=data["description"],
+            year_started=data["year_started"],
+            year_ended=data["year_ended"],
+            source_urls=data["source_urls"],
+            contact_email=data["contact_email"],
+        )
