@@ -5,7 +5,8 @@ docs/data-dictionary.md describes every field for readers of the data.
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
+from simple_history.models import HistoricalRecords
 
 from techmap.catalog.sanitize import sanitize_html
 
@@ -16,7 +17,56 @@ public_id_validator = RegexValidator(
 year_validators = [MinValueValidator(1900), MaxValueValidator(2100)]
 
 
-class Source(models.Model):
+class VersionConflict(Exception):
+    """The row was saved by someone else after the editor opened it; nothing was written."""
+
+
+class Versioned(models.Model):
+    """A version number raised by every save, so two editors cannot overwrite each other.
+
+    Forms set `_expected_version` (see techmap.catalog.versioning); the save then writes only
+    if the row still has that version, claimed with one UPDATE ... WHERE version = expected
+    inside the save's transaction. Other saves (loaders, scripts) just raise the number.
+    """
+
+    version = models.PositiveIntegerField(
+        default=1,
+        db_default=1,  # so raw-SQL bulk inserts that predate the column still work
+        editable=False,
+        help_text="Raised by every save; an edit started from an older version is refused.",
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self._state.adding or self.pk is None:
+            return super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "version"}
+        expected = getattr(self, "_expected_version", None)
+        if expected is None:
+            self.version = (self.version or 0) + 1
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or type(self)._default_manager.db
+        with transaction.atomic(using=using):
+            claimed = (
+                type(self)
+                ._base_manager.using(using)
+                .filter(pk=self.pk, version=expected)
+                .update(version=expected + 1)
+            )
+            if not claimed:
+                raise VersionConflict(
+                    f"{self._meta.verbose_name} {self.pk} is no longer at version {expected}."
+                )
+            self.version = expected + 1
+            super().save(*args, **kwargs)
+        self._expected_version = None
+
+
+class Source(Versioned):
     """A citation: a web page, report, article or print source that supports an entry."""
 
     key = models.SlugField(
@@ -51,6 +101,8 @@ class Source(models.Model):
         help_text="Where in the source, e.g. 'p. 11, note 72'.",
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["title"]
 
@@ -81,7 +133,7 @@ class Ownership(models.TextChoices):
     STATE_PROGRAMME = "state-programme", "State programme"
 
 
-class Company(models.Model):
+class Company(Versioned):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200, unique=True)
     name_zh = models.CharField("Chinese name", max_length=200, blank=True)
@@ -109,6 +161,8 @@ class Company(models.Model):
     leadership = models.TextField(blank=True, help_text="Leadership notes (sanitised HTML).")
     website = models.URLField(blank=True)
     sources = models.ManyToManyField(Source, blank=True, related_name="companies")
+
+    history = HistoricalRecords(m2m_fields=[sources])
 
     class Meta:
         ordering = ["name"]
@@ -145,6 +199,8 @@ class Category(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["position", "name"]
         verbose_name_plural = "categories"
@@ -156,6 +212,8 @@ class Category(models.Model):
 class Topic(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=120, unique=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -194,7 +252,7 @@ class EntryQuerySet(models.QuerySet):
         )
 
 
-class Entry(models.Model):
+class Entry(Versioned):
     """A point of overseas presence: a project, office, lab, partnership, cable..."""
 
     class Status(models.TextChoices):
@@ -282,10 +340,12 @@ class Entry(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     objects = EntryQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[companies, topics])
 
     class Meta:
         ordering = ["public_id"]
         verbose_name_plural = "entries"
+        permissions = [("import_entries", "Can import entries from files in the admin")]
         indexes = [
             models.Index(fields=["status", "latitude", "longitude"]),
             models.Index(fields=["status", "category"]),
@@ -350,6 +410,8 @@ class EntrySource(models.Model):
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="entry_sources")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="entry_sources")
     position = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]

@@ -13,6 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from techmap.catalog.history import public_change_log
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Topic
 from techmap.catalog.queries import EntryFilters, FilterError, filter_entries, parse_filters
 
@@ -220,4 +221,5 @@ def entry_detail_context(entry: Entry, absolute_url: str, today: date) -> dict:
         "external_refs": external_references(entry),
         "citation": entry_citation(entry, absolute_url, today),
         "minimap": minimap_geometry(entry),
+        "change_log": public_change_log(entry),
     }
