@@ -1,5 +1,5 @@
 # One task runner. `make run` and `make test` are the README's two commands.
-.PHONY: setup run test test-browser lint format
+.PHONY: setup run test test-browser lint format bench
 
 setup:
 	scripts/setup.sh
@@ -19,3 +19,6 @@ lint:
 
 format:
 	.venv/bin/ruff format .
+
+bench:
+	.venv/bin/python bench/run.py

@@ -28,14 +28,18 @@ def point_geometry(longitude: float, latitude: float) -> dict:
     }
 
 
-def entry_geometry(entry: Entry) -> dict | None:
+def geometry(line: dict | None, longitude: float | None, latitude: float | None) -> dict | None:
     """The line (e.g. a cable route) when there is one, else the point, else None."""
-    line = entry.line_geometry
     if line:
         return {"type": line["type"], "coordinates": round_coordinates(line["coordinates"])}
-    if entry.has_point:
-        return point_geometry(entry.longitude, entry.latitude)
+    if latitude is not None and longitude is not None:
+        return point_geometry(longitude, latitude)
     return None
+
+
+def entry_geometry(entry: Entry) -> dict | None:
+    """The entry's line (e.g. a cable route) when it has one, else its point, else None."""
+    return geometry(entry.line_geometry, entry.longitude, entry.latitude)
 
 
 def entry_feature(entry: Entry) -> dict:

@@ -25,7 +25,7 @@ from techmap.exchange.export import (
     ExportError,
     _csv_writer,
     _umask,
-    export_feature,
+    feature_builder,
     iter_export_entries,
 )
 
@@ -111,12 +111,13 @@ def write_package_files(entries: QuerySet, folder: Path) -> int:
         writer = _csv_writer(csv_file)
         writer.writerow(COLUMN_NAMES)
         geojson_file.write(b'{"type":"FeatureCollection","features":[\n')
+        feature = feature_builder()
         # One pass over the database so both files hold exactly the same entries.
         for entry in iter_export_entries(entries):
             writer.writerow(entry_to_csv_cells(entry))
             if count:
                 geojson_file.write(b",\n")
-            geojson_file.write(orjson.dumps(export_feature(entry)))
+            geojson_file.write(orjson.dumps(feature(entry)))
             count += 1
         geojson_file.write(b"\n]}\n")
     descriptor = datapackage_descriptor(folder, count=count, created=dt.datetime.now(dt.UTC))

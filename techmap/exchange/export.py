@@ -1,8 +1,8 @@
 """Published entries written as CSV, XLSX and GeoJSON, streamed in batches.
 
 Plain functions used by the `techmap export` command, the download views and releases.
-Rows come from iter_export_entries(), which fetches entries and their relations a chunk
-at a time, so memory stays flat however many entries there are.
+Rows come from iter_export_entries(): plain dicts read a chunk at a time (rows.py), so
+memory stays flat however many entries there are; columns.py turns them into cells.
 """
 
 import csv
@@ -16,19 +16,18 @@ from pathlib import Path
 import orjson
 from django.db.models import QuerySet
 
-from techmap.catalog.geojson import entry_geometry
-from techmap.catalog.models import Entry
+from techmap.catalog.geojson import geometry
 from techmap.catalog.queries import EntryFilters, filter_entries
-from techmap.catalog.representations import detail_relations
 from techmap.exchange.columns import (
     COLUMN_NAMES,
     COLUMNS,
     entry_to_csv_cells,
     entry_to_properties,
+    properties_builder,
     spreadsheet_value,
 )
+from techmap.exchange.rows import CHUNK_SIZE, iter_export_rows
 
-CHUNK_SIZE = 2000  # entries fetched (with their relations) per batch of queries
 STREAM_BUFFER = 64 * 1024  # bytes gathered before a streamed chunk is handed on
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,11 +51,9 @@ def export_entries(filters: EntryFilters | None = None) -> QuerySet:
     return filter_entries(filters or EntryFilters()).order_by("public_id")
 
 
-def iter_export_entries(entries: QuerySet, chunk_size: int = CHUNK_SIZE) -> Iterator[Entry]:
-    """Entries of the queryset with every exported relation, fetched chunk_size at a time."""
-    # iterator() with prefetch_related prefetches per chunk: a fixed number of queries
-    # per chunk and never the whole table in memory.
-    return detail_relations(entries).iterator(chunk_size=chunk_size)
+def iter_export_entries(entries: QuerySet, chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
+    """The queryset's entries as export rows (plain dicts), fetched chunk_size at a time."""
+    return iter_export_rows(entries, chunk_size)
 
 
 def download_filename(extension: str, today: dt.date | None = None) -> str:
@@ -80,7 +77,7 @@ def _csv_writer(file):
     return csv.writer(file, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
 
-def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
+def csv_lines(entries: Iterable[dict]) -> Iterator[str]:
     """The CSV text of entries line by line, header first (for streaming responses)."""
     writer = _csv_writer(_Echo())
     yield writer.writerow(COLUMN_NAMES)
@@ -88,7 +85,7 @@ def csv_lines(entries: Iterable[Entry]) -> Iterator[str]:
         yield writer.writerow(entry_to_csv_cells(entry))
 
 
-def write_csv(entries: Iterable[Entry], file) -> int:
+def write_csv(entries: Iterable[dict], file) -> int:
     """Write entries as UTF-8 CSV to a text file opened with newline=''; return the count."""
     writer = _csv_writer(file)
     writer.writerow(COLUMN_NAMES)
@@ -102,25 +99,32 @@ def write_csv(entries: Iterable[Entry], file) -> int:
 # --- GeoJSON --------------------------------------------------------------------------------
 
 
-def export_feature(entry: Entry) -> dict:
-    """An entry as a Feature with every export column as a property (for re-import)."""
+def export_feature(row: dict, properties: Callable[[dict], dict] = entry_to_properties) -> dict:
+    """An export row as a Feature with every export column as a property (for re-import)."""
     return {
         "type": "Feature",
-        "id": entry.public_id,
-        "geometry": entry_geometry(entry),
-        "properties": entry_to_properties(entry),
+        "id": row["public_id"],
+        "geometry": geometry(row["line_geometry"], row["longitude"], row["latitude"]),
+        "properties": properties(row),
     }
 
 
-def geojson_chunks(entries: Iterable[Entry]) -> Iterator[bytes]:
+def feature_builder() -> Callable[[dict], dict]:
+    """export_feature() for many rows, with the properties built by properties_builder()."""
+    properties = properties_builder()
+    return lambda row: export_feature(row, properties)
+
+
+def geojson_chunks(entries: Iterable[dict]) -> Iterator[bytes]:
     """An RFC 7946 FeatureCollection of entries as UTF-8 byte chunks of about 64 KB."""
+    feature = feature_builder()
     buffer = bytearray(b'{"type":"FeatureCollection","features":[\n')
     first = True
     for entry in entries:
         if not first:
             buffer += b",\n"
         first = False
-        buffer += orjson.dumps(export_feature(entry))
+        buffer += orjson.dumps(feature(entry))
         if len(buffer) >= STREAM_BUFFER:
             yield bytes(buffer)
             buffer.clear()
@@ -128,7 +132,7 @@ def geojson_chunks(entries: Iterable[Entry]) -> Iterator[bytes]:
     yield bytes(buffer)
 
 
-def write_geojson(entries: Iterable[Entry], file) -> int:
+def write_geojson(entries: Iterable[dict], file) -> int:
     """Write entries as a GeoJSON FeatureCollection to a binary file; return the count."""
     count = 0
 
@@ -155,7 +159,7 @@ def _xlsx_safe(value):
     return value
 
 
-def write_xlsx(entries: Iterable[Entry], file) -> int:
+def write_xlsx(entries: Iterable[dict], file) -> int:
     """Write entries to an XLSX workbook (sheet 'entries', then 'about'); return the count."""
     from openpyxl import Workbook
 

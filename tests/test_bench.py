@@ -1,0 +1,49 @@
+"""Smoke tests of the benchmark harness in bench/: it runs end to end and its synthetic
+data is a valid China Tech Map file. No test here looks at a duration."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.synthetic import COLUMNS as SYNTHETIC_COLUMNS
+from bench.synthetic import write_synthetic_csv
+from techmap.exchange.importers.aspi import COLUMNS as ASPI_COLUMNS
+from techmap.exchange.importers.aspi import parse_aspi
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_synthetic_file_has_the_aspi_header():
+    assert SYNTHETIC_COLUMNS == ASPI_COLUMNS
+
+
+def test_synthetic_file_is_valid_and_marked_synthetic(tmp_path):
+    path = write_synthetic_csv(tmp_path / "data.csv", 60)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # a byte-order mark, as ASPI's file
+    result = parse_aspi(path)
+    assert result.errors == []
+    assert len(result.records) == 60
+    assert all(r.title.startswith("Synthetic entry ") for r in result.records)
+    assert all(r.companies[0].name.startswith("Synthetic Company ") for r in result.records)
+
+
+def test_synthetic_file_is_the_same_for_the_same_seed(tmp_path):
+    first = write_synthetic_csv(tmp_path / "a.csv", 40).read_bytes()
+    assert write_synthetic_csv(tmp_path / "b.csv", 40).read_bytes() == first
+
+
+def test_quick_benchmark_completes_and_writes_its_results(tmp_path):
+    output = tmp_path / "results.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = output.read_text(encoding="utf-8")
+    for heading in ("## Import (`aspi` format)", "## GeoJSON export", "SYNTHETIC"):
+        assert heading in text
+    assert "| 300 |" in text
+    assert text in result.stdout  # the same report is printed
