@@ -32,6 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from techmap.catalog.stats import compute_stats
+from techmap.catalog.synth import without_synthetic
 from techmap.exchange.datapackage import (
     CSV_NAME,
     DESCRIPTOR_NAME,
@@ -105,6 +106,11 @@ def _consistent_snapshot():
         yield
 
 
+def released_entries():
+    """The entries a release freezes: the published ones, never synthetic benchmark data."""
+    return without_synthetic(export_entries())
+
+
 def create_release(name: str, notes: str = "", *, dry_run: bool = False):
     """Freeze the published entries as release name; return the Release (or a ReleasePreview).
 
@@ -113,20 +119,21 @@ def create_release(name: str, notes: str = "", *, dry_run: bool = False):
     check_release_name(name)
     if dry_run:
         with _consistent_snapshot():
-            return ReleasePreview(name, export_entries().count(), compute_stats())
+            entries = released_entries()
+            return ReleasePreview(name, entries.count(), compute_stats(entries))
     root = releases_dir()
     root.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     moved_to = None
     try:
         with _consistent_snapshot():
-            count = write_package_files(export_entries(), temp)
+            count = write_package_files(released_entries(), temp)
             release = Release(
                 name=name,
                 notes=notes,
                 created=timezone.now(),
                 entry_count=count,
-                counts=compute_stats(),
+                counts=compute_stats(released_entries()),
             )
             _write_zip(temp)
             _write_info(temp, release)
