@@ -277,11 +277,9 @@ def test_public_change_log_never_names_anyone(bundled):
 
 
 # The importer ---------------------------------------------------------------------------------
-# What is covered today: everything the importer saves one row at a time (new companies,
-# categories and topics use .create()). Entries, their links and new sources are written in
-# bulk (raw executemany) by techmap/exchange/importers, being rewritten for speed; recording
-# them needs history.bulk_record() calls in the writer once that work lands. The strict
-# xfail below says so, and fails loudly as soon as it is done, so the marker gets removed.
+# New companies, categories and topics are saved one at a time; entries, their source links
+# and new sources are written in bulk by the importer, which records them with
+# history.bulk_record().
 
 DATA_CSV = Path(__file__).parent / "fixtures" / "aspi" / "data.csv"
 
@@ -300,11 +298,6 @@ def test_an_import_records_the_taxonomy_it_creates(bundled):
             assert row.history_change_reason == "techmap import data.csv --format aspi"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the importer writes entries in bulk without history rows; call "
-    "techmap.catalog.history.bulk_record() from its writer (after the fast-import commit)",
-)
 def test_an_import_records_the_entries_and_sources_it_writes_in_bulk(bundled):
     from techmap.exchange.importers import run_import
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
-from techmap.catalog import gazetteer
+from techmap.catalog import gazetteer, history
 from techmap.catalog.geo import line_geometry_error
 from techmap.catalog.models import (
     Category,
@@ -351,8 +351,9 @@ def _load_entry(rec, cats, topics, sources, companies, countries) -> bool:
     current = list(entry.entry_sources.order_by("position").values_list("source_id", flat=True))
     if current != wanted:
         entry.entry_sources.all().delete()
-        EntrySource.objects.bulk_create(
+        links = EntrySource.objects.bulk_create(
             EntrySource(entry=entry, source_id=sid, position=i) for i, sid in enumerate(wanted, 1)
         )
+        history.bulk_record(EntrySource, links, "+")
         changed = True
     return changed

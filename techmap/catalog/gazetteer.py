@@ -60,6 +60,8 @@ def all_countries() -> list[dict]:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose; most names, and much faster
+        return text.casefold().strip()
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold().strip()
 

@@ -42,7 +42,7 @@ def run_import(
 ) -> ImportReport:
     """Parse, validate and write one file; nothing is written if any row is invalid unless
     skip_invalid, and nothing at all on a dry run. All writes happen in one transaction."""
-    from techmap.exchange.importers.records import write_records
+    from techmap.exchange.importers.writer import write_records
 
     result = parse(path, fmt, aliases=aliases)
     report = ImportReport(

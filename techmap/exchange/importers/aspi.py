@@ -15,6 +15,7 @@ One row per marker. Decisions a reader of the data should know:
   <file name> import") so every published entry keeps its provenance.
 """
 
+import functools
 from pathlib import Path
 
 from django.utils.text import slugify
@@ -75,6 +76,7 @@ TOPIC_COLUMNS = ("Primary topic", "Secondary (if needed)", "Third topic")
 EXTERNAL_KEY = "chinatechmap_marker"
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
+YES_NO_WORDS = TRUE_WORDS | FALSE_WORDS
 MAX_TITLE = 300
 
 
@@ -95,17 +97,32 @@ def file_source(filename: str) -> SourceRecord:
     )
 
 
+# Many rows share a city and country, and a gazetteer look-up costs far more than a row.
+@functools.lru_cache(maxsize=8192)
+def place(city: str, iso2: str) -> tuple[float | None, float | None, str]:
+    """(lat, lng, precision) of a row without coordinates: its city, else its country."""
+    point = gazetteer.city_point(city, iso2) if city else None
+    if point is not None:
+        return (*point, Entry.Precision.CITY)
+    point = gazetteer.country_point(iso2)
+    if point is not None:
+        return (*point, Entry.Precision.COUNTRY)
+    return None, None, Entry.Precision.NONE
+
+
 class _Row:
     """Reads one row's cells, collecting a RowError for every problem."""
 
     def __init__(self, line: int, cells: dict[str, str], errors: list[RowError]):
         self.line, self.cells, self.errors = line, cells, errors
+        # Cells are read several times each; strip them once.
+        self.stripped = {column: cell.strip() for column, cell in cells.items()}
 
     def error(self, column: str, reason: str):
         self.errors.append(RowError(self.line, column, reason))
 
     def text(self, column: str) -> str:
-        return (self.cells.get(column) or "").strip()
+        return self.stripped.get(column, "")
 
     def name(self, column: str, required: bool = False) -> str:
         cell = self.text(column)
@@ -165,7 +182,7 @@ def _row_to_record(row: _Row, filename: str) -> EntryRecord | None:
     if started and ended and ended < started:
         row.error("year_ended", f"{ended} is before year_commenced {started}")
     highlight = row.text("highlight").lower()
-    if highlight not in TRUE_WORDS | FALSE_WORDS:
+    if highlight not in YES_NO_WORDS:
         row.error("highlight", f"{highlight[:40]!r} is not yes/no")
     raw_text = row.cells.get("text") or ""
     sources = []
@@ -183,12 +200,7 @@ def _row_to_record(row: _Row, filename: str) -> EntryRecord | None:
     if lat is not None:
         precision = Entry.Precision.EXACT
     elif iso2:
-        point = gazetteer.city_point(city, iso2) if city else None
-        precision = Entry.Precision.CITY
-        if point is None:
-            point = gazetteer.country_point(iso2)
-            precision = Entry.Precision.COUNTRY if point else Entry.Precision.NONE
-        lat, lng = point if point else (None, None)
+        lat, lng, precision = place(city, iso2)
 
     refs = {EXTERNAL_KEY: ident}
     for column, key in (

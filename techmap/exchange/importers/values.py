@@ -126,6 +126,8 @@ class _LinkParser(HTMLParser):
 
 def html_links(html: str) -> list[tuple[str, str]]:
     """(href, link text) of every <a href> in html, in document order."""
+    if not html or "<a" not in html.lower():
+        return []  # no <a> tag can start without "<a": skip the (slow) parser
     parser = _LinkParser()
     parser.feed(html or "")
     parser.close()

@@ -1,0 +1,204 @@
+"""The idempotent write of EntryRecords: create new entries, update changed ones, leave the rest.
+
+write_records() resolves companies, categories, topics, countries and sources with a few
+queries up front, reads the existing entries' values with one query per chunk of ids, and
+compares each record's values with them, so importing the same records twice changes
+nothing. New and changed entries and their link rows are written with raw executemany
+statements (see bulk.py): on large files the ORM's per-object work was most of the time.
+The caller wraps the whole write in one transaction.
+"""
+
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from techmap.catalog import history
+from techmap.catalog.dataset import load_countries
+from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Source, Topic
+from techmap.catalog.sanitize import sanitize_html
+from techmap.exchange.importers import bulk
+from techmap.exchange.importers.lookups import (
+    Sources,
+    Taxonomy,
+    category_defaults,
+    current_links,
+    entry_ids,
+    find_existing,
+)
+from techmap.exchange.importers.records import EntryRecord
+
+# The Entry fields an import sets and compares, besides public_id and the timestamps.
+ENTRY_FIELDS = (
+    "title",
+    "category",
+    "secondary_category",
+    "country",
+    "city",
+    "address",
+    "latitude",
+    "longitude",
+    "precision",
+    "line_geometry",
+    "partners",
+    "financing_lender",
+    "financing_amount",
+    "financing_currency",
+    "year_started",
+    "year_ended",
+    "description",
+    "status",
+    "highlight",
+    "external_refs",
+)
+CENTS = Decimal("0.01")
+
+
+def _prepared(values: dict, preparers: list) -> list:
+    """values (keyed by attname) as database values, in the order of preparers."""
+    return [prep(values[name]) if prep else values[name] for name, prep in preparers]
+
+
+def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
+    """Create or update the entries of records; return counts created/updated/unchanged.
+
+    Call inside transaction.atomic(): it writes taxonomy, sources and entries in several
+    statements that must stand or fall together.
+    """
+    if not Country.objects.exists():
+        load_countries()
+    countries = dict(Country.objects.values_list("iso2", "pk"))
+    companies = Taxonomy(Company)
+    categories = Taxonomy(Category, category_defaults())
+    topics = Taxonomy(Topic)
+    sources = Sources([s for r in records for s in r.sources])
+    fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
+    attnames = [f.attname for f in fields]
+    preparers = [(f.attname, bulk.db_preparer(f)) for f in fields]
+    existing = find_existing(records, attnames)
+
+    now = timezone.now()
+    db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
+    new_rows, changed_rows = [], []
+    pk_of: dict[str, int] = {}
+    links = []  # (public id, company ids, topic ids, source ids) in record order
+    for rec in records:
+        old = existing.get(rec.public_id)
+        values = {
+            "title": rec.title,
+            "category_id": categories.get(rec.category).pk,
+            "secondary_category_id": categories.get(rec.secondary_category).pk
+            if rec.secondary_category
+            else None,
+            "country_id": countries[rec.country] if rec.country else None,
+            "city": rec.city,
+            "address": rec.address,
+            "latitude": rec.latitude,
+            "longitude": rec.longitude,
+            "precision": rec.precision,
+            "line_geometry": rec.line_geometry,
+            "partners": list(rec.partners),
+            "financing_lender": rec.financing_lender,
+            "financing_amount": rec.financing_amount.quantize(CENTS)
+            if rec.financing_amount is not None
+            else None,
+            "financing_currency": rec.financing_currency,
+            "year_started": rec.year_started,
+            "year_ended": rec.year_ended,
+            "description": sanitize_html(rec.description),
+            "status": status,
+            "highlight": rec.highlight,
+            "external_refs": dict(rec.external_refs),
+        }
+        if old is None:
+            new_rows.append((rec.public_id, *_prepared(values, preparers), db_now, db_now))
+        else:
+            pk_of[rec.public_id] = old["pk"]
+            # An editor's retirement stands; other keys of external_refs are kept.
+            if old["status"] == Entry.Status.RETIRED:
+                values["status"] = old["status"]
+            values["external_refs"] = {**(old["external_refs"] or {}), **values["external_refs"]}
+            if any(old[name] != value for name, value in values.items()):
+                changed_rows.append((*_prepared(values, preparers), db_now, old["pk"]))
+        links.append(
+            (
+                rec.public_id,
+                list(dict.fromkeys(companies.get(c).pk for c in rec.companies)),
+                list(dict.fromkeys(topics.get(t).pk for t in rec.topics)),
+                list(dict.fromkeys(sources.get_id(s) for s in rec.sources)),
+            )
+        )
+
+    columns = [f.column for f in fields]
+    bulk.insert_rows(Entry, ["public_id", *columns, "created", "updated"], new_rows)
+    created_ids = set(entry_ids([row[0] for row in new_rows]).items())
+    pk_of.update(created_ids)
+    created_pks = {pk for _, pk in created_ids}
+    # A changed entry gets a new version, as a save() would, so an editor who opened it
+    # before the import cannot overwrite the imported values unawares.
+    versioned = ["version"] if any(f.name == "version" for f in Entry._meta.fields) else []
+    bulk.update_rows(Entry, [*columns, "updated"], changed_rows, increment=versioned)
+    changed_pks = {row[-1] for row in changed_rows}
+
+    existing_pks = [old["pk"] for old in existing.values()]
+    touched = set()
+    for through, fk, index, ordered in (
+        (Entry.companies.through, "company_id", 1, False),
+        (Entry.topics.through, "topic_id", 2, False),
+        (EntrySource, "source_id", 3, True),
+    ):
+        wanted = {pk_of[link[0]]: link[index] for link in links}
+        touched |= _sync_links(through, fk, wanted, existing_pks, ordered)
+
+    # An entry whose only change is a relation counts as updated and gets a new timestamp.
+    relation_only = touched - created_pks - changed_pks
+    for chunk in bulk.chunks(sorted(relation_only)):
+        Entry.objects.filter(pk__in=chunk).update(updated=now)
+    updated = len(changed_pks | relation_only)
+    _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
+    return {
+        "created": len(created_pks),
+        "updated": updated,
+        "unchanged": len(records) - len(created_pks) - updated,
+        "companies_created": companies.created,
+        "categories_created": categories.created,
+        "topics_created": topics.created,
+        "sources_created": sources.created,
+    }
+
+
+def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) -> None:
+    """One history row per source, entry and source link written in bulk, as save() would."""
+    for model, pks, kind in (
+        (Source, new_source_pks, "+"),
+        (Entry, created_pks, "+"),
+        (Entry, updated_pks, "~"),
+    ):
+        for chunk in bulk.chunks(sorted(pks)):
+            history.bulk_record(model, list(model.objects.filter(pk__in=chunk)), kind)
+    for chunk in bulk.chunks(sorted(created_pks | updated_pks)):
+        history.bulk_record(EntrySource, list(EntrySource.objects.filter(entry_id__in=chunk)), "+")
+
+
+def _sync_links(through, fk: str, wanted: dict, existing_pks: list, ordered: bool) -> set[int]:
+    """Make each entry's links equal the wanted ids; return the ids of entries that changed.
+
+    Only existing entries can have links to compare with; a new entry's links are all new.
+    """
+    current = current_links(through, fk, existing_pks, ordered)
+    changed = {}
+    for pk, ids in wanted.items():
+        have = current.get(pk, [])
+        if (have != ids) if ordered else (set(have) != set(ids)):
+            changed[pk] = ids
+    if not changed:
+        return set()
+    # Link tables are referred to by nothing, so a plain DELETE is what the ORM would do.
+    bulk.delete_in(through, "entry_id", [pk for pk in sorted(changed) if pk in current])
+    if ordered:
+        rows = [(pk, other, n) for pk, ids in changed.items() for n, other in enumerate(ids, 1)]
+        bulk.insert_rows(through, ["entry_id", fk, "position"], rows)
+    else:
+        rows = [(pk, other) for pk, ids in changed.items() for other in ids]
+        bulk.insert_rows(through, ["entry_id", fk], rows)
+    return set(changed)
