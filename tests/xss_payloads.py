@@ -153,8 +153,39 @@ _ENCODED = [
     "<img src=x one\u0000rror=alert(1)>".replace("\u0000", ""),
 ]
 
+# Aimed at what techmap lets through: the rich-text allowlist (a, p, blockquote, q, cite with
+# href/title), JSON data blocks read by the map scripts, and http(s) URLs put in href.
+_ALLOWLIST_EDGES = [
+    '<a href="https://example.org/" onclick="alert(1)">x</a>',
+    '<a href="https://example.org/" title="&quot;><img src=x onerror=alert(1)>">x</a>',
+    '<a title="<img src=x onerror=alert(1)>">x</a>',
+    "<p>ok</p><img src=x onerror=alert(1)><p>ok</p>",
+    '<blockquote cite="javascript:alert(1)"><q cite="javascript:alert(1)">x</q></blockquote>',
+    '<a href="mailto:x@example.org?body=<script>alert(1)</script>">x</a>',
+    "</script><!--<script>alert(1)</script>",
+    '{"a":"</script><script>alert(1)</script>"}',
+    "jaVasCript:/*-/*`/*\\`/*'/*\"/**/(/* */oNcliCk=alert(1) )//%0D%0A%0d%0a//</stYle/"
+    "</titLe/</teXtarEa/</scRipt/--!>\\x3csVg/<sVg/oNloAd=alert(1)//>\\x3e",
+]
+
+# Valid http(s) URLs that break out of an unescaped href: kept apart from PAYLOADS, whose
+# users expect every payload to be refused as a source URL.
+HTTP_URL_PAYLOADS = [
+    'https://example.org/"onmouseover="alert(1)',
+    'https://example.org/"><script>alert(1)</script>',
+    "https://example.org/'><img/src=x/onerror=alert(1)>",
+]
+
 PAYLOADS: list[str] = list(
-    dict.fromkeys(_SCRIPT_TAGS + _EVENT_HANDLERS + _URL_SCHEMES + _SVG_MATH + _BREAKOUTS + _ENCODED)
+    dict.fromkeys(
+        _SCRIPT_TAGS
+        + _EVENT_HANDLERS
+        + _URL_SCHEMES
+        + _SVG_MATH
+        + _BREAKOUTS
+        + _ENCODED
+        + _ALLOWLIST_EDGES
+    )
 )
 
 _FORBIDDEN_TAGS = {

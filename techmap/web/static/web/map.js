@@ -85,7 +85,11 @@
     const controller = new AbortController();
     controllers[kind] = controller;
     const response = await fetch(url, { signal: controller.signal, headers: { Accept: 'application/json' } });
-    const body = await response.json().catch(() => ({}));
+    // An abort while the body is read must reach the caller as an abort, not as an empty body.
+    const body = await response.json().catch((error) => {
+      if (isAbort(error)) throw error;
+      return {};
+    });
     if (!response.ok) {
       const error = new Error(body.detail || body.message || `HTTP ${response.status}`);
       error.status = response.status;
