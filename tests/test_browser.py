@@ -93,7 +93,9 @@ def live_server_url(tmp_path_factory):
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API allows one running instance at a time, and other
+# browser test modules start their own.
+@pytest.fixture(scope="module")
 def chromium():
     with playwright_sync.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
