@@ -8,99 +8,41 @@ Expected values come from the running server's API, never from the bundled datas
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from tests.servers import TECHMAP, chromium_browser, techmap_server
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 20_000
 READY = "body[data-map-ready='true']"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen, log: Path, seconds: float = 90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"techmap serve exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"techmap serve did not answer within {seconds}s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory):
     """A real `techmap serve` on a fresh SQLite database holding the bundled dataset."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    techmap = Path(sys.executable).parent / "techmap"
     env = {**os.environ, "TECHMAP_DATA_DIR": str(data_dir), "TECHMAP_DEBUG": "false"}
     env.pop("TECHMAP_DATABASE_URL", None)  # always the temporary SQLite file
     env.pop("TECHMAP_TILE_URL", None)  # the default: no tile server
-    subprocess.run([str(techmap), "init"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = data_dir / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(techmap), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_answering(f"{url}/api/facets", process, log)
+    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True)
+    with techmap_server(env, data_dir, seconds=90) as url:
         yield url
-    finally:
-        # `techmap serve` execs gunicorn in its own session: stop that group and nothing else.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 # Module scope: Playwright's sync API allows one running instance at a time, and other
 # browser test modules start their own.
 @pytest.fixture(scope="module")
 def chromium():
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -29,12 +29,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +38,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from tests.servers import TECHMAP, chromium_browser, techmap_server
 from tests.xss_payloads import HTTP_URL_PAYLOADS, PAYLOADS, assert_payload_escaped
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -49,16 +46,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 30_000
 MIN_PAYLOADS = 100
 ENTRY_PAGES_SAMPLED = 40  # of the payload entries' own pages (the list pages show them all)
@@ -282,25 +269,6 @@ json.dump(out, open(sys.argv[2], "w"))
 # --- The server ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen, log: Path, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"techmap serve exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"techmap serve did not answer within {seconds}s:\n{log.read_text()}")
-
-
 @dataclass
 class Site:
     url: str
@@ -312,7 +280,6 @@ class Site:
 def site(tmp_path_factory):
     """A real `techmap serve` on a temporary SQLite database seeded with the armed corpus."""
     data_dir = tmp_path_factory.mktemp("xss-browser")
-    techmap = Path(sys.executable).parent / "techmap"
     env = {
         **os.environ,
         "TECHMAP_DATA_DIR": str(data_dir),
@@ -322,7 +289,7 @@ def site(tmp_path_factory):
         "DJANGO_SETTINGS_MODULE": "techmap.settings",
     }
     env.pop("TECHMAP_TILE_URL", None)  # no tile server: pages request nothing from other hosts
-    subprocess.run([str(techmap), "init"], env=env, check=True, capture_output=True, cwd=REPO_DIR)
+    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True, cwd=REPO_DIR)
     spec = build_spec()
     spec_path, seeded_path = data_dir / "spec.json", data_dir / "seeded.json"
     spec_path.write_text(json.dumps(spec))
@@ -335,40 +302,14 @@ def site(tmp_path_factory):
     )
     assert seeding.returncode == 0, seeding.stderr[-4000:]
     seeded = json.loads(seeded_path.read_text())
-    port = _free_port()
-    log = data_dir / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(techmap), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=REPO_DIR,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_answering(f"{url}/api/facets", process, log)
+    with techmap_server(env, data_dir, cwd=REPO_DIR) as url:
         yield Site(url=url, spec=spec, seeded=seeded)
-    finally:
-        # `techmap serve` execs gunicorn in its own session: stop that group and nothing else.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
