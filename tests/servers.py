@@ -43,13 +43,21 @@ def _wait_until_answering(url: str, process: subprocess.Popen, log: Path, second
 
 
 @contextmanager
-def techmap_server(env: dict, data_dir: Path, *, cwd=None, seconds: float = 120):
-    """Run `techmap serve` on a free loopback port; yield its base URL, then stop it."""
+def techmap_server(
+    env: dict, data_dir: Path, *, cwd=None, seconds: float = 120, workers: int | None = None
+):
+    """Run `techmap serve` on a free loopback port; yield its base URL, then stop it.
+
+    The server's output goes to data_dir/server.log.
+    """
     port = free_port()
     log = data_dir / "server.log"
+    args = [str(TECHMAP), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers:
+        args += ["--workers", str(workers)]
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(TECHMAP), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            args,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
