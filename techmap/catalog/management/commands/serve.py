@@ -50,7 +50,8 @@ class Command(BaseCommand):
             # One control socket per machine would clash between instances.
             "--no-control-socket",
         ]  # fmt: skip
-        os.environ["DJANGO_SETTINGS_MODULE"] = "techmap.settings"
+        # The workers run the settings this command runs with (a deployment may wrap them).
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
         os.environ["TECHMAP_DATA_DIR"] = str(settings.DATA_DIR)
         os.environ["TECHMAP_DEBUG"] = "false"
         os.execvp(args[0], args)
