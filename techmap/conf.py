@@ -115,6 +115,13 @@ SETTINGS = [
         "(a request to a third-party host; off by default).",
     ),
     Setting(
+        "EMBED_ANCESTORS",
+        "*",
+        "Sites allowed to show the embeddable map (/embed/) in an iframe, as CSP "
+        "frame-ancestors sources separated by spaces or commas (e.g. https://news.example); "
+        "'*' means any site, 'none' none. Every other page refuses framing.",
+    ),
+    Setting(
         "MAP_POINT_LIMIT",
         2000,
         "Below this many matching entries in view the map receives single points; "

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "techmap.catalog",
     "techmap.api",
     "techmap.web",
+    "techmap.share",
     "techmap.exchange",
     "techmap.releases",
     "techmap.contributions",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("download/", include("techmap.exchange.urls")),
     path("releases/", include("techmap.releases.urls")),
     path("", include("techmap.contributions.urls")),
+    path("", include("techmap.share.urls")),
     path("", include("techmap.web.urls")),
 ]

@@ -6,6 +6,7 @@ Kept apart from views.py, where the map page lives, so two people can work on th
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from techmap.share import social
 from techmap.web import pages, profiles, reference
 
 
@@ -20,6 +21,7 @@ def entry_detail(request, public_id):
     entry = pages.get_published_entry(public_id)
     absolute_url = request.build_absolute_uri(entry.get_absolute_url())
     context = pages.entry_detail_context(entry, absolute_url, timezone.localdate())
+    context["social"] = social.entry_meta(request, entry)
     return render(request, "web/entry_detail.html", context)
 
 
@@ -31,7 +33,9 @@ def company_list(request):
 
 def company_detail(request, slug):
     """/companies/<slug>/: a company's profile, map, counts and entries."""
-    return render(request, "web/company_detail.html", profiles.company_context(slug))
+    context = profiles.company_context(slug)
+    context["social"] = social.company_meta(request, context["company"])
+    return render(request, "web/company_detail.html", context)
 
 
 def country_list(request):
@@ -44,7 +48,9 @@ def country_detail(request, iso2):
     country = profiles.find_country(iso2)
     if iso2 != iso2.lower():
         return redirect(country.get_absolute_url(), permanent=True)
-    return render(request, "web/country_detail.html", profiles.country_context(country))
+    context = profiles.country_context(country)
+    context["social"] = social.country_meta(request, country)
+    return render(request, "web/country_detail.html", context)
 
 
 def about(request):

@@ -4,10 +4,14 @@ from django.conf import settings
 from django.shortcuts import render
 
 from techmap.catalog.models import Category, Company, Country, Entry, Topic
+from techmap.share.social import site_meta
 
 
-def map_page(request):
-    """The map `/`: filter form rendered here, points, counts and details loaded by map.js."""
+def map_page(request, template_name="web/map.html"):
+    """The map `/`: filter form rendered here, points, counts and details loaded by map.js.
+
+    The embed view (techmap.share) renders the same context into its chrome-less template.
+    """
     published = Entry.objects.published()
     categories = list(Category.objects.order_by("position", "name"))
     selected = {name: request.GET.getlist(name) for name in ("company", "category", "topic")}
@@ -21,10 +25,11 @@ def map_page(request):
         "year_from": request.GET.get("year_from", ""),
         "year_to": request.GET.get("year_to", ""),
         "q": request.GET.get("q", ""),
+        "social": site_meta(request),
         "map_config": {
             "tileUrl": settings.TECHMAP["TILE_URL"],
             "tileAttribution": settings.TECHMAP["TILE_ATTRIBUTION"],
             "categories": [{"slug": c.slug, "name": c.name, "color": c.color} for c in categories],
         },
     }
-    return render(request, "web/map.html", context)
+    return render(request, template_name, context)

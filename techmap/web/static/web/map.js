@@ -73,6 +73,8 @@
     for (const format of ['csv', 'xlsx', 'geojson']) {
       $(`download-${format}`).href = `/download/entries.${format}${filters ? `?${filters}` : ''}`;
     }
+    // share.js and embed.js keep their links to this view current.
+    window.dispatchEvent(new Event('techmap:viewchange'));
   }
 
   /* ---------- fetching ---------- */
