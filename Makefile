@@ -21,4 +21,5 @@ format:
 	.venv/bin/ruff format .
 
 bench:
+	scripts/setup.sh --bench
 	.venv/bin/python bench/run.py

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Set up techmap on a fresh machine: Python virtual environment at .venv/,
 # Python and npm dependencies, and the database with the bundled dataset.
-# Usage: scripts/setup.sh [--test]   (--test also installs Debian's Chromium for browser tests)
+# Usage: scripts/setup.sh [--test|--bench]   (--test also installs Debian's Chromium for
+# browser tests; --bench installs Chromium and wrk, the load generator of bench/load.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_test=1 && want_bench=1
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -47,6 +50,14 @@ if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+
+if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
+  log "installing Debian's wrk, the load generator of the benchmarks"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
 
 log "creating or migrating the database and loading the bundled dataset"
