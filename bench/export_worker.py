@@ -1,14 +1,14 @@
 """Times one GeoJSON export against its raw baseline, in this process, alternately.
 
-Run by bench/run.py in a subprocess whose TECHMAP_DATA_DIR and TECHMAP_DATABASE_URL
+Run by bench/import_export.py in a subprocess whose TECHMAP_DATA_DIR and TECHMAP_DATABASE_URL
 point at a benchmark database, so Django's settings (read once, at set-up) never see
 the real one. Prints one JSON object: the sorted timings of both sides.
 
 - ours: techmap's export_to_path(export_entries(), "geojson", path): published entries,
   every export column, written atomically to a file.
-- baseline: one raw sqlite3 query of the same rows and fields (category, country,
-  companies, topics and sources joined in SQL, lists concatenated, sources as JSON text),
-  each row made a dict and the list dumped with orjson.dumps to a file.
+- baseline: one raw query of the same rows and fields (category, country, companies,
+  topics and sources joined in SQL, lists concatenated, sources as JSON text) with sqlite3,
+  or psycopg on PostgreSQL, each row made a dict and the list dumped with orjson.dumps.
 """
 
 import argparse
@@ -26,15 +26,15 @@ select e.public_id as id, e.title,
   (select group_concat(name, '; ') from (
      select co.name from catalog_entry_companies ec
      join catalog_company co on co.id = ec.company_id
-     where ec.entry_id = e.id order by co.name)) as companies,
+     where ec.entry_id = e.id order by co.name) x) as companies,
   (select group_concat(slug, '; ') from (
      select co.slug from catalog_entry_companies ec
      join catalog_company co on co.id = ec.company_id
-     where ec.entry_id = e.id order by co.name)) as company_slugs,
+     where ec.entry_id = e.id order by co.name) x) as company_slugs,
   c.slug as category, c.name as category_name, sc.slug as secondary_category,
   (select group_concat(slug, '; ') from (
      select t.slug from catalog_entry_topics et join catalog_topic t on t.id = et.topic_id
-     where et.entry_id = e.id order by t.name)) as topics,
+     where et.entry_id = e.id order by t.name) x) as topics,
   n.iso2 as country, n.name as country_name, e.city, e.address, e.latitude, e.longitude,
   e.precision, e.partners, e.financing_lender, e.financing_amount, e.financing_currency,
   e.year_started, e.year_ended, e.description, e.highlight, e.external_refs,
@@ -54,16 +54,31 @@ order by e.public_id
 """
 
 
-def raw_export(database: Path, output: Path) -> int:
-    """The baseline: fetch the rows with sqlite3, dump them with orjson; return the count."""
-    con = sqlite3.connect(database)
+# The same query in PostgreSQL's dialect.
+PG_RAW_QUERY = (
+    RAW_QUERY.replace("group_concat(name, '; ')", "string_agg(name, '; ')")
+    .replace("group_concat(slug, '; ')", "string_agg(slug, '; ')")
+    .replace("json_group_array(json_object(", "json_agg(json_build_object(")
+)
+
+
+def raw_export(database_url: str, output: Path) -> int:
+    """The baseline: fetch the rows with the raw driver, dump them with orjson; the count."""
+    if database_url.startswith("sqlite:///"):
+        con = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        query = RAW_QUERY
+    else:
+        import psycopg
+
+        con = psycopg.connect(database_url)
+        query = PG_RAW_QUERY
     try:
-        cursor = con.execute(RAW_QUERY)
+        cursor = con.execute(query)
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
-    output.write_bytes(orjson.dumps(rows))
+    output.write_bytes(orjson.dumps(rows, default=str))  # PostgreSQL gives Decimal, datetime
     return len(rows)
 
 
@@ -76,7 +91,7 @@ def techmap_export(output: Path) -> int:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", type=Path, required=True)
+    parser.add_argument("--database-url", required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
@@ -91,7 +106,7 @@ def main(argv=None) -> None:
         # Alternate the two sides so that a burst of load elsewhere hits both alike.
         for side, run in (
             ("ours", lambda: techmap_export(args.output_dir / "ours.geojson")),
-            ("baseline", lambda: raw_export(args.database, args.output_dir / "raw.json")),
+            ("baseline", lambda: raw_export(args.database_url, args.output_dir / "raw.json")),
         ):
             start = time.perf_counter()
             counts[side] = run()

@@ -1,279 +1,161 @@
 #!/usr/bin/env python
-"""Benchmarks of issue 3's speed targets, each side by side with its baseline in one run.
+"""Every benchmark of techmap in one command, each side by side with its baseline.
 
-1. Import: `techmap import data.csv --format aspi` against `sqlite-utils insert DB rows
-   data.csv --csv` on the same SYNTHETIC China Tech Map style file (bench/synthetic.py),
-   each into a fresh database. Target: ours at >= 0.5x the baseline's rows per second.
-2. GeoJSON export of the imported entries: techmap's exporter against a raw sqlite3 fetch
-   of the same rows and fields plus an orjson dump (bench/export_worker.py, in one
-   process). Target: ours within 2x the baseline's time.
+    .venv/bin/python bench/run.py [--sizes 4000,100000,1000000] [--backends sqlite,postgresql]
+                                  [--only api,import,first_frame,load] [--quick] [--output PATH]
 
-Each measurement is repeated (3 times by default) and the median kept; the two sides
-alternate so that load from elsewhere on the machine hits both alike. Every data set
-lives in its own temporary folder with its own TECHMAP_DATA_DIR and
-TECHMAP_DATABASE_URL, never in the real database. Results go to bench/results.md (or
---output) and to stdout.
+For each size and backend the driver builds one data set of N SYNTHETIC entries
+(`techmap synth`, bench/datasets.py) and runs the benchmarks that measure a served data set
+on it; the import benchmark builds its own databases from a synthetic CSV file. Each module
+returns result dicts and writes its own Markdown section:
 
-    .venv/bin/python bench/run.py [--sizes 4000,100000] [--quick] [--output PATH]
+- import:      bench/import_export.py  import vs sqlite-utils, GeoJSON export vs raw query
+- api:         bench/api_latency.py    bbox vs raw query, facets, first-view bytes, memory
+- first_frame: bench/first_frame.py    first clustered frame in Chromium vs client clustering
+- load:        bench/load.py           requests/s of cached GETs vs a bare Django view
+
+A module that is not there (yet) is reported as such. PostgreSQL is skipped, with a line
+saying so in the results, when its server does not answer. The results go to
+bench/results.md (or --output) and to stdout; progress goes to stderr.
 """
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
-import shutil
-import sqlite3
-import statistics
-import subprocess
+import importlib
 import sys
-import tempfile
 import time
-from contextlib import suppress
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the repo is not
     sys.path.insert(0, str(ROOT))
 
-from bench.synthetic import write_synthetic_csv  # noqa: E402
+from bench import common  # noqa: E402
+from bench.datasets import BACKENDS, POSTGRES_ADMIN_URL, dataset, postgres_available  # noqa: E402
 
-BIN = Path(sys.executable).parent
-TECHMAP = BIN / "techmap"
-SQLITE_UTILS = BIN / "sqlite-utils"
-DEFAULT_SIZES = (4000, 100000)
+DEFAULT_SIZES = (4000, 100_000, 1_000_000)
 QUICK_SIZES = (300,)
-IMPORT_TARGET = 0.5  # ours / baseline rows per second, at least
-EXPORT_TARGET = 2.0  # ours / baseline seconds, at most
 DEFAULT_OUTPUT = ROOT / "bench" / "results.md"
+# name -> module; "import" builds its own databases, the others measure a synthetic data set.
+BENCHMARKS = {
+    "import": "bench.import_export",
+    "api": "bench.api_latency",
+    "first_frame": "bench.first_frame",
+    "load": "bench.load",
+}
+REPEAT = {"import": 3, "api": 15}  # runs per measurement; --quick: 1 (api: 3)
+BIG = 1_000_000  # from this size on, imports run once (each takes minutes)
 
 
-class BenchError(RuntimeError):
-    """A benchmarked command failed; the message holds its output."""
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def bench_env(folder: Path, database: Path) -> dict:
-    """The environment of a command that must only ever see the benchmark's database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TECHMAP_")}
-    env["TECHMAP_DATA_DIR"] = str(folder)
-    env["TECHMAP_DATABASE_URL"] = f"sqlite:///{database}"
-    return env
-
-
-def run(args: list, env: dict | None = None) -> float:
-    """Run a command; return its wall-clock time in seconds, or raise BenchError."""
-    start = time.perf_counter()
-    result = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise BenchError(f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
-    return elapsed
-
-
-def remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def bench_size(n_rows: int, repeat: int, log) -> dict:
-    """Import and export benchmarks of one synthetic data set of n_rows rows."""
-    with tempfile.TemporaryDirectory(prefix=f"techmap-bench-{n_rows}-") as temp:
-        folder = Path(temp)
-        data = write_synthetic_csv(folder / "data.csv", n_rows)
-        template, database, baseline_db = (
-            folder / "template.sqlite3",
-            folder / "bench.sqlite3",
-            folder / "baseline.sqlite3",
-        )
-        run([TECHMAP, "migrate", "-v", "0"], bench_env(folder, template))  # schema, untimed
-        env = bench_env(folder, database)
-        ours, baseline = [], []
-        for i in range(repeat):
-            log(f"  import {n_rows} rows, run {i + 1}/{repeat}")
-            remove_database(database)
-            shutil.copyfile(template, database)
-            ours.append(run([TECHMAP, "import", data, "--format", "aspi"], env))
-            remove_database(baseline_db)
-            baseline.append(run([SQLITE_UTILS, "insert", baseline_db, "rows", data, "--csv"]))
-        check_counts(database, baseline_db, n_rows)
-        log(f"  export {n_rows} entries to GeoJSON, {repeat} runs each")
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.export_worker", "--database", database,
-             "--output-dir", folder, "--repeat", str(repeat)],
-            env=env, capture_output=True, text=True, cwd=ROOT,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise BenchError(f"export worker failed:\n{result.stderr}")
-        export = json.loads(result.stdout)
-        if export["counts"]["ours"] != n_rows or export["counts"]["baseline"] != n_rows:
-            raise BenchError(f"export counts differ from {n_rows}: {export['counts']}")
-        return {
-            "rows": n_rows,
-            "csv_bytes": data.stat().st_size,
-            "import": {"ours": ours, "baseline": baseline},
-            "export": export["timings"],
-        }
-
-
-def check_counts(database: Path, baseline_db: Path, n_rows: int) -> None:
-    """Both imports must have written every row, or the timings mean nothing."""
-    for path, query in (
-        (database, "select count(*) from catalog_entry where status = 'published'"),
-        (baseline_db, "select count(*) from rows"),
-    ):
-        con = sqlite3.connect(path)
+def load_modules(names: list[str]) -> tuple[dict, dict]:
+    """The benchmark modules that exist, and why the others are missing."""
+    modules, missing = {}, {}
+    for name in names:
         try:
-            (count,) = con.execute(query).fetchone()
-        finally:
-            con.close()
-        if count != n_rows:
-            raise BenchError(f"{path.name} holds {count} rows, expected {n_rows}")
+            modules[name] = importlib.import_module(BENCHMARKS[name])
+        except ModuleNotFoundError as exc:
+            if exc.name != BENCHMARKS[name]:
+                raise
+            missing[name] = f"`{BENCHMARKS[name].replace('.', '/')}.py` is not in the repository"
+    return modules, missing
 
 
-def machine() -> dict:
-    """What the figures were measured on."""
-    cpu = ""
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
-    return {
-        "uname": " ".join(platform.uname()),
-        "cpu": cpu or platform.processor() or "unknown",
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "load": " ".join(f"{x:.2f}" for x in load),
-    }
-
-
-def git_revision() -> str:
+def run_one(name: str, module, target, quick: bool, results: dict, failures: list) -> None:
+    """module.measure() on target (a data set, or (size, backend) for the import)."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "unknown"
+        if name == "import":
+            size, backend = target
+            repeat = 1 if quick or size >= BIG else REPEAT["import"]
+            results[name].append(module.measure(size, backend, repeat, log))
+        elif name == "api":
+            results[name].append(module.measure(target, 3 if quick else REPEAT["api"], log))
+        else:
+            results[name].append(module.measure(target, log=log, quick=quick))
+    except Exception as exc:  # one failing benchmark must not lose the others' figures
+        where = target if name == "import" else (target.size, target.backend)
+        failures.append(f"{name} at {where}: {type(exc).__name__}: {str(exc)[:800]}")
+        log(traceback.format_exc())
 
 
-def _met(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
-def _seconds(values: list[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
-
-
-def report(results: list[dict], info: dict, repeat: int, started: dt.datetime) -> str:
-    """The results as Markdown."""
-    sizes = ",".join(str(r["rows"]) for r in results)
-    lines = [
+def header(info: dict, args, started: dt.datetime, finished: dt.datetime, loads: list) -> list:
+    pg = common.postgres_version()
+    return [
         "# techmap benchmarks",
         "",
-        f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Date: {started.strftime('%Y-%m-%d %H:%M')} to {finished.strftime('%H:%M UTC')}",
         f"- Machine: {info['uname']}",
-        f"- CPU: {info['cpu']}, {info['cores']} cores (load average at start: {info['load']})",
-        f"- Python {info['python']}, SQLite {info['sqlite']}",
-        f"- Code: {git_revision()}",
-        f"- Command: `.venv/bin/python bench/run.py --sizes {sizes}"
-        f"{'' if repeat == 3 else f' --repeat {repeat}'}`",
-        f"- Each figure is the median of {repeat} run(s); ours and the baseline alternate.",
-        "- Data: SYNTHETIC China Tech Map style data.csv files written by bench/synthetic.py "
-        '("Synthetic entry N", made-up companies, categories, topics and example.org '
-        "sources, points near real cities), imported into temporary databases only.",
-        "",
-        "## Import (`aspi` format)",
-        "",
-        "`techmap import data.csv --format aspi` (fresh migrated database: start-up, "
-        "validation, writes and indexes) against `sqlite-utils insert DB rows data.csv --csv` "
-        "(fresh database) on the same file; both timed as whole commands.",
-        "",
-        "| rows | techmap import (s) | rows/s | sqlite-utils insert (s) | rows/s "
-        "| ratio ours/baseline | target | met |",
-        "|---:|---:|---:|---:|---:|---:|---|---|",
+        f"- CPU: {info['cpu']}, {info['cores']} cores, {info['memory']}",
+        f"- Load average (1, 5, 15 min) at start: {loads[0]}; at end: {loads[-1]} "
+        "(other work shares this machine; ours and each baseline alternate so both see it)",
+        f"- Python {info['python']}, SQLite {info['sqlite']}, PostgreSQL {pg or 'not available'}",
+        f"- Code: {common.git_revision()}",
+        f"- Command: `{args.command}`",
+        "- Figures are medians of the runs listed; ours and the baseline alternate.",
+        "- Data: SYNTHETIC entries only (`techmap synth`, bench/synthetic.py: made-up "
+        "titles, companies and example.org sources, points near real cities), in temporary "
+        "databases that are deleted afterwards.",
     ]
-    for r in results:
-        ours, base = (statistics.median(r["import"][side]) for side in ("ours", "baseline"))
-        ratio = base / ours  # (rows/ours) / (rows/base)
-        lines.append(
-            f"| {r['rows']:,} | {ours:.2f} | {r['rows'] / ours:,.0f} | {base:.2f} "
-            f"| {r['rows'] / base:,.0f} | {ratio:.2f} | >= {IMPORT_TARGET} "
-            f"| {_met(ratio >= IMPORT_TARGET)} |"
-        )
-    lines += [
-        "",
-        "## GeoJSON export",
-        "",
-        'techmap\'s `export_to_path(export_entries(), "geojson", path)` (what `techmap export '
-        "--format geojson` runs, timed in-process without Django's start-up) against one raw "
-        "`sqlite3` query of the same rows and fields (category, country, companies, topics, "
-        "sources joined in SQL) turned into dicts and written with `orjson.dumps`.",
-        "",
-        "| entries | techmap export (s) | raw sqlite3 + orjson (s) | ratio ours/baseline "
-        "| target | met |",
-        "|---:|---:|---:|---:|---|---|",
-    ]
-    for r in results:
-        ours, base = (statistics.median(r["export"][side]) for side in ("ours", "baseline"))
-        ratio = ours / base
-        lines.append(
-            f"| {r['rows']:,} | {ours:.2f} | {base:.2f} | {ratio:.2f} | <= {EXPORT_TARGET} "
-            f"| {_met(ratio <= EXPORT_TARGET)} |"
-        )
-    lines += ["", "## Every run (seconds)", ""]
-    for r in results:
-        lines += [
-            f"- {r['rows']:,} rows ({r['csv_bytes'] / 1e6:.1f} MB CSV): "
-            f"import ours {_seconds(r['import']['ours'])}; "
-            f"sqlite-utils {_seconds(r['import']['baseline'])}; "
-            f"export ours {_seconds(r['export']['ours'])}; "
-            f"raw {_seconds(r['export']['baseline'])}",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Import and GeoJSON export benchmarks against their baselines."
-    )
-    parser.add_argument(
-        "--sizes",
-        default=None,
-        help="Comma-separated numbers of rows (default: 4000,100000; --quick: 300).",
-    )
-    parser.add_argument("--quick", action="store_true", help="300 rows, one run: a smoke test.")
-    parser.add_argument("--repeat", type=int, default=None, help="Runs per measurement (3).")
-    parser.add_argument(
-        "--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown results file to write."
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", help="Comma-separated entry counts (4000,100000,1000000).")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="sqlite,postgresql")
+    parser.add_argument("--only", help=f"Comma-separated benchmarks: {','.join(BENCHMARKS)}.")
+    parser.add_argument("--quick", action="store_true", help="300 entries, few runs: a smoke test.")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file.")
     args = parser.parse_args(argv)
+    args.command = " ".join([".venv/bin/python bench/run.py", *(argv or sys.argv[1:])])
     sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
     if args.sizes:
         sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
-    repeat = args.repeat or (1 if args.quick else 3)
+    names = [n.strip() for n in (args.only or ",".join(BENCHMARKS)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if unknown or any(b not in BACKENDS for b in backends):
+        parser.error(f"choose benchmarks from {list(BENCHMARKS)}, backends from {BACKENDS}")
 
-    started = dt.datetime.now(dt.UTC)
-    info = machine()
+    started, loads = dt.datetime.now(dt.UTC), [common.load_average()]
+    info = common.machine()
+    modules, missing = load_modules(names)
+    notes = [f"- Not run: {name}: {why}." for name, why in missing.items()]
+    if "postgresql" in backends and not postgres_available():
+        backends.remove("postgresql")
+        notes.append(f"- PostgreSQL skipped: no server answers at {POSTGRES_ADMIN_URL} "
+                     "(set TECHMAP_BENCH_POSTGRES_URL).")  # fmt: skip
+    results = {name: [] for name in modules}
+    failures: list[str] = []
+    for size in sizes:
+        for backend in backends:
+            log(f"{size:,} entries on {backend}:")
+            if "import" in modules:
+                run_one("import", modules["import"], (size, backend), args.quick, results,
+                        failures)  # fmt: skip
+            served_names = [n for n in modules if n != "import"]
+            if served_names:
+                start = time.perf_counter()
+                with dataset(size, backend, log=log) as ds:
+                    log(f"  data set built in {time.perf_counter() - start:.0f} s")
+                    for name in served_names:
+                        run_one(name, modules[name], ds, args.quick, results, failures)
+            loads.append(common.load_average())
 
-    def log(message):
-        print(message, file=sys.stderr, flush=True)
-
-    results = []
-    for n_rows in sizes:
-        log(f"{n_rows} synthetic rows:")
-        results.append(bench_size(n_rows, repeat, log))
-    text = report(results, info, repeat, started)
+    finished = dt.datetime.now(dt.UTC)
+    lines = header(info, args, started, finished, loads) + notes
+    if failures:
+        lines += ["", "## Failures", ""] + [f"- {f}" for f in failures]
+    sections = [modules[name].report(rows) for name, rows in results.items() if rows]
+    text = "\n".join(lines) + "\n\n" + "\n".join(sections)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(text)
-    print(f"Written to {args.output}", file=sys.stderr)
-    return 0
+    log(f"Written to {args.output}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
