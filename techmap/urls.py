@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("download/", include("techmap.exchange.urls")),
     path("releases/", include("techmap.releases.urls")),
+    path("ogc/", include("techmap.ogc.urls")),
     path("", include("techmap.contributions.urls")),
     path("", include("techmap.share.urls")),
     path("", include("techmap.web.urls")),

@@ -90,7 +90,8 @@ def cluster_points(queryset: QuerySet, bbox: Bbox, zoom: int) -> list[dict]:
     return [f for f in features if f is not None]
 
 
-def _line_envelope(geometry: dict) -> Bbox | None:
+def line_envelope(geometry: dict) -> Bbox | None:
+    """The (west, south, east, north) of a line geometry's positions, or None if it has none."""
     coordinates = geometry["coordinates"]
     lines = [coordinates] if geometry["type"] == "LineString" else coordinates
     positions = [p for line in lines for p in line]
@@ -107,7 +108,7 @@ def _longitude_ranges(bbox: Bbox) -> list[tuple[float, float]]:
 
 def line_touches_bbox(geometry: dict, bbox: Bbox) -> bool:
     """Whether the line's bounding box overlaps bbox (cheap, may include near misses)."""
-    envelope = _line_envelope(geometry)
+    envelope = line_envelope(geometry)
     if envelope is None:
         return False
     min_lng, min_lat, max_lng, max_lat = envelope

@@ -1,0 +1,1 @@
+"""OGC API - Features: the published entries and cables for GIS clients (QGIS, ArcGIS, GDAL)."""

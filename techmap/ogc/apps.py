@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OgcConfig(AppConfig):
+    name = "techmap.ogc"
+    label = "ogc"
+    verbose_name = "OGC API - Features"
