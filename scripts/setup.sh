@@ -52,6 +52,15 @@ if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 fi
 
+# The OGC API tests read /ogc/ with GDAL's own client, ogrinfo (OAPIF driver).
+if [ "$want_test" = 1 ] && ! command -v ogrinfo >/dev/null 2>&1; then
+  log "installing Debian's gdal-bin (ogrinfo) for the OGC API tests"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
+fi
+
 if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
   log "installing Debian's wrk, the load generator of the benchmarks"
   sudo_cmd=""
