@@ -61,6 +61,16 @@ if [ "$want_test" = 1 ] && ! command -v ogrinfo >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
 fi
 
+# The interface translations (techmap/locale/*/django.po) are compiled to .mo files here,
+# so they always match the .po files; GNU gettext provides msgfmt (and xgettext for the tests).
+if ! command -v msgfmt >/dev/null 2>&1 || ! command -v xgettext >/dev/null 2>&1; then
+  log "installing GNU gettext for the translations"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends gettext >/dev/null
+fi
+
 if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
   log "installing Debian's wrk, the load generator of the benchmarks"
   sudo_cmd=""
@@ -71,3 +81,6 @@ fi
 
 log "creating or migrating the database and loading the bundled dataset"
 .venv/bin/techmap init
+
+log "compiling the translations"
+(cd techmap && ../.venv/bin/techmap compilemessages --verbosity 0)

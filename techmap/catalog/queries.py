@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
+from techmap.catalog import names
 from techmap.catalog.geo import parse_bbox
 from techmap.catalog.models import Category, Company, Country, Entry, Topic
 
@@ -168,6 +169,7 @@ def filter_entries(filters: EntryFilters, queryset: QuerySet | None = None) -> Q
                 | Q(country__name__icontains=word)
                 | Q(companies__name__icontains=word)
                 | Q(public_id__iexact=word)
+                | names.search_q(word)  # Chinese names of companies, countries, cities
             )
     if filters.bbox:
         qs = entries_in_bbox(qs, filters.bbox)

@@ -6,6 +6,8 @@ stays a handful of queries however many entries there are.
 
 from django.db.models import Count, Func, IntegerField, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource
 
@@ -205,22 +207,37 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
+def _countries(n: int) -> str:
+    return ngettext("%(n)s country", "%(n)s countries", n) % {"n": f"{n:,}"}
+
+
 def category_sentence(row: dict, plurals: dict[str, str] | None = None) -> str:
-    """One category's count in the report's words, e.g. '52 5G initiatives across 34 countries.'"""
+    """One category's count in the report's words, e.g. '52 5G initiatives across 34 countries.'
+
+    In the active language (the CLI's is English); the category's name is data.
+    """
     many = (plurals or {}).get(row["slug"]) or row["name"]
     name = row["name"] if row["entries"] == 1 else many
-    return f"{row['entries']:,} {name} across {_plural(row['countries'], 'country', 'countries')}."
+    return _("%(entries)s %(name)s across %(countries)s.") % {
+        "entries": f"{row['entries']:,}", "name": name, "countries": _countries(row["countries"]),
+    }
 
 
 def headline_sentences(stats: dict) -> list[str]:
-    """The overall count and the number of data points."""
+    """The overall count and the number of data points, in the active language."""
+    n = stats["entries"]
     lines = [
-        f"{_plural(stats['entries'], 'point', 'points')} of overseas presence for "
-        f"{_plural(stats['companies'], 'company', 'companies')} across "
-        f"{_plural(stats['countries'], 'country', 'countries')}."
+        _("%(points)s for %(companies)s across %(countries)s.") % {
+            "points": ngettext("%(n)s point of overseas presence",
+                               "%(n)s points of overseas presence", n) % {"n": f"{n:,}"},
+            "companies": ngettext("%(n)s company", "%(n)s companies", stats["companies"])
+            % {"n": f"{stats['companies']:,}"},
+            "countries": _countries(stats["countries"]),
+        }
     ]
     if "data_points" in stats:
-        lines.append(f"{_plural(stats['data_points'], 'data point', 'data points')}.")
+        n = stats["data_points"]
+        lines.append(ngettext("%(n)s data point.", "%(n)s data points.", n) % {"n": f"{n:,}"})
     return lines
 
 

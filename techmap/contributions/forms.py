@@ -9,7 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.html import escape, linebreaks
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from techmap.catalog import names
 from techmap.catalog.models import Category, Company, Country
 from techmap.contributions.models import MAX_SOURCE_URLS, Submission
 
@@ -30,13 +34,15 @@ def parse_source_urls(text: str) -> list[str]:
         if not url:
             continue
         if len(url) > MAX_URL_LENGTH:
-            problems.append(f"Line {number} is longer than {MAX_URL_LENGTH} characters.")
+            problems.append(_("Line %(number)s is longer than %(limit)s characters.")
+                            % {"number": number, "limit": MAX_URL_LENGTH})
             continue
         try:
             _http_url(url)
         except ValidationError:
             problems.append(
-                f"Line {number} is not a web address starting with http:// or https://."
+                _("Line %(number)s is not a web address starting with http:// or https://.")
+                % {"number": number}
             )
             continue
         if url not in urls:
@@ -44,9 +50,9 @@ def parse_source_urls(text: str) -> list[str]:
     if problems:
         raise ValidationError(problems)
     if not urls:
-        raise ValidationError("Give at least one source: a web address where this can be read.")
+        raise ValidationError(_("Give at least one source: a web address where this can be read."))
     if len(urls) > MAX_SOURCE_URLS:
-        raise ValidationError(f"Give at most {MAX_SOURCE_URLS} sources.")
+        raise ValidationError(_("Give at most %(n)s sources.") % {"n": MAX_SOURCE_URLS})
     return urls
 
 
@@ -57,64 +63,78 @@ def plain_text_to_html(text: str) -> str:
 
 class SubmissionForm(forms.Form):
     company = forms.ChoiceField(
-        help_text="Choose “Other…” if the company is not in the list, and give its name below.",
+        label=gettext_lazy("Company"),
+        help_text=gettext_lazy(
+            "Choose “Other…” if the company is not in the list, and give its name below."
+        ),
     )
     other_company_name = forms.CharField(
-        label="Company name (if other)", max_length=200, required=False
+        label=gettext_lazy("Company name (if other)"), max_length=200, required=False
     )
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), to_field_name="slug", empty_label="Choose a category…"
+        queryset=Category.objects.all(), to_field_name="slug",
+        label=gettext_lazy("Category"), empty_label=gettext_lazy("Choose a category…"),
     )
     country = forms.ModelChoiceField(
-        queryset=Country.objects.all(), to_field_name="iso2", empty_label="Choose a country…"
+        queryset=Country.objects.all(), to_field_name="iso2",
+        label=gettext_lazy("Country"), empty_label=gettext_lazy("Choose a country…"),
     )
-    city = forms.CharField(max_length=200, required=False)
+    city = forms.CharField(label=gettext_lazy("City"), max_length=200, required=False)
     latitude = forms.FloatField(
         min_value=-90,
         max_value=90,
         required=False,
-        help_text="Optional: click the map, or type decimal degrees (−90 to 90).",
+        label=gettext_lazy("Latitude"),
+        help_text=gettext_lazy("Optional: click the map, or type decimal degrees (−90 to 90)."),
         widget=forms.NumberInput(attrs={"step": "any"}),
     )
     longitude = forms.FloatField(
         min_value=-180,
         max_value=180,
         required=False,
-        help_text="Decimal degrees (−180 to 180).",
+        label=gettext_lazy("Longitude"),
+        help_text=gettext_lazy("Decimal degrees (−180 to 180)."),
         widget=forms.NumberInput(attrs={"step": "any"}),
     )
     title = forms.CharField(
-        max_length=300, help_text="One line, e.g. “Huawei Safe City project in Nairobi”."
+        label=gettext_lazy("Title"), max_length=300,
+        help_text=gettext_lazy("One line, e.g. “Huawei Safe City project in Nairobi”."),
     )
     description = forms.CharField(
         max_length=MAX_DESCRIPTION_LENGTH,
         required=False,
-        help_text=f"Plain text, at most {MAX_DESCRIPTION_LENGTH:,} characters.",
+        label=gettext_lazy("Description"),
+        help_text=format_lazy(gettext_lazy("Plain text, at most {} characters."),
+                              f"{MAX_DESCRIPTION_LENGTH:,}"),
         widget=forms.Textarea(attrs={"rows": 6}),
     )
     year_started = forms.IntegerField(
-        label="Year started", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
+        label=gettext_lazy("Year started"), min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
     )
     year_ended = forms.IntegerField(
-        label="Year ended", min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
+        label=gettext_lazy("Year ended"), min_value=MIN_YEAR, max_value=MAX_YEAR, required=False
     )
     source_urls = forms.CharField(
-        label="Sources",
+        label=gettext_lazy("Sources"),
         max_length=MAX_SOURCE_URLS * (MAX_URL_LENGTH + 2),
-        help_text=f"One web address per line (http or https), at least one, "
-        f"at most {MAX_SOURCE_URLS}.",
+        help_text=format_lazy(
+            gettext_lazy("One web address per line (http or https), at least one, at most {}."),
+            MAX_SOURCE_URLS,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     contact_email = forms.EmailField(
-        label="Your e-mail (optional)",
+        label=gettext_lazy("Your e-mail (optional)"),
         max_length=254,
         required=False,
-        help_text="Only our editors see it, and only to ask about this submission. "
-        "It is never published.",
+        help_text=gettext_lazy(
+            "Only our editors see it, and only to ask about this submission. "
+            "It is never published."
+        ),
     )
     # The honeypot: hidden by CSS, skipped by keyboard and autofill; people leave it empty.
     website = forms.CharField(
-        label="Leave this empty",
+        label=gettext_lazy("Leave this empty"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
@@ -123,10 +143,12 @@ class SubmissionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["company"].choices = [
-            ("", "Choose a company…"),
+            ("", _("Choose a company…")),
             *Company.objects.values_list("slug", "name"),
-            (OTHER_COMPANY, "Other…"),
+            (OTHER_COMPANY, _("Other…")),
         ]
+        # Country names in the visitor's language (pycountry's translations).
+        self.fields["country"].label_from_instance = lambda c: names.country_name(c.iso2, c.name)
         for name in ("title", "city", "other_company_name"):
             self.fields[name].widget.attrs["maxlength"] = self.fields[name].max_length
         for name, field in self.fields.items():
@@ -166,18 +188,18 @@ class SubmissionForm(forms.Form):
         data = super().clean()
         company = data.get("company")
         if company == OTHER_COMPANY and not data.get("other_company_name"):
-            self.add_error("other_company_name", "Give the company's name, or choose it above.")
+            self.add_error("other_company_name", _("Give the company's name, or choose it above."))
         if company and company != OTHER_COMPANY:
             data["other_company_name"] = ""
         lat, lng = data.get("latitude"), data.get("longitude")
         if "latitude" not in self.errors and "longitude" not in self.errors:
             if lat is None and lng is not None:
-                self.add_error("latitude", "Give the latitude too, or neither.")
+                self.add_error("latitude", _("Give the latitude too, or neither."))
             elif lng is None and lat is not None:
-                self.add_error("longitude", "Give the longitude too, or neither.")
+                self.add_error("longitude", _("Give the longitude too, or neither."))
         started, ended = data.get("year_started"), data.get("year_ended")
         if started and ended and ended < started:
-            self.add_error("year_ended", "The end year is before the start year.")
+            self.add_error("year_ended", _("The end year is before the start year."))
         return data
 
     def to_submission(self) -> Submission:

@@ -10,6 +10,10 @@ requests with 304 Not Modified:
 - ``ETag``: a hash of the body, or for streamed downloads, whose body is not known
   beforehand, a weak ETag of data_version().
 
+Pages and the JavaScript translation catalog also get ``Vary: Accept-Language, Cookie``:
+their language comes from the browser or the language switch's cookie (settings.LANGUAGES).
+Their hashed ETags differ per language because their bodies do.
+
 Requests from logged-in users, the admin, the review and submission areas, and any page
 that put a CSRF token or a cookie into its response are marked ``private, no-store`` with
 ``Vary: Cookie`` instead, so no shared cache ever stores a form or a personal page.
@@ -149,6 +153,16 @@ def is_private(request, response) -> bool:
     )
 
 
+def is_translated(response) -> bool:
+    """Whether the body is in the visitor's language: pages and the JavaScript catalog.
+
+    The API's JSON and the downloads are the same in every language, so caches keep one
+    copy of them whatever cookies a visitor has.
+    """
+    content_type = response.get("Content-Type", "")
+    return content_type.startswith(("text/html", "text/javascript"))
+
+
 def _cache_directives(response) -> set[str]:
     header = response.get("Cache-Control", "")
     return {part.strip().split("=")[0].lower() for part in header.split(",")}
@@ -174,6 +188,9 @@ class PublicCacheMiddleware:
             patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
         elif _cache_directives(response) & {"private", "no-store"}:
             return response
+        if is_translated(response):
+            # The language comes from the django_language cookie or Accept-Language.
+            patch_vary_headers(response, ["Accept-Language", "Cookie"])
         version = None
         if not response.has_header("Last-Modified"):
             version = data_version()

@@ -7,6 +7,8 @@ SVG presentation attributes only, so the page needs no script and no style attri
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 # The chart's coordinate system (viewBox units); the SVG scales to the page's width.
 CHART_WIDTH = 720
 LABEL_WIDTH = 270  # labels are right-aligned against the bars
@@ -91,7 +93,7 @@ def bar_chart(slug: str, title: str, rows: list[dict], *, label, value_text,
             width=max(width, 1.0) if value else 0,
             color=(color(row) if color else "") or DEFAULT_COLOR,
         ))
-    description = (
-        f"Bar chart: {title[0].lower()}{title[1:]}. The table that follows gives the same figures."
-    )
+    description = _("Bar chart: %(title)s. The table that follows gives the same figures.") % {
+        "title": f"{title[0].lower()}{title[1:]}" if title else ""
+    }
     return BarChart(slug=slug, title=title, description=description, bars=bars)

@@ -12,23 +12,44 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 
+from techmap.catalog import names
 from techmap.catalog.history import public_change_log
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Topic
 from techmap.catalog.queries import EntryFilters, FilterError, filter_entries, parse_filters
 
 ENTRIES_PER_PAGE = 50
 CHINA_TECH_MAP_MARKER_URL = "https://chinatechmap.aspi.org.au/#/map/marker-{}"
-REPORT_CREDIT = (
+REPORT_CREDIT = gettext_lazy(
     "Data: ASPI International Cyber Policy Centre, "
     "Mapping China's technology giants (2019)."
 )
 PRECISION_IN_WORDS = {
-    Entry.Precision.EXACT: "Exact: the point marks the site itself.",
-    Entry.Precision.CITY: "City: the point marks the city, not the site.",
-    Entry.Precision.COUNTRY: "Country: the point is drawn at the country's capital.",
-    Entry.Precision.NONE: "No location recorded.",
+    Entry.Precision.EXACT: gettext_lazy("Exact: the point marks the site itself."),
+    Entry.Precision.CITY: gettext_lazy("City: the point marks the city, not the site."),
+    Entry.Precision.COUNTRY: gettext_lazy("Country: the point is drawn at the country's capital."),
+    Entry.Precision.NONE: gettext_lazy("No location recorded."),
 }
+
+
+def long_date(day: date) -> str:
+    """A date in words in the active language: '5 May 2025', '2025年5月5日'."""
+    return dateformat.format(day, _("j F Y"))
+# The public change log names changed fields by their lowercased labels (history.field_label).
+CHANGE_LABELS = [
+    gettext_noop("title"), gettext_noop("category"), gettext_noop("secondary category"),
+    gettext_noop("country"), gettext_noop("city"), gettext_noop("address"),
+    gettext_noop("latitude"), gettext_noop("longitude"), gettext_noop("precision"),
+    gettext_noop("line geometry"), gettext_noop("partners"), gettext_noop("financing lender"),
+    gettext_noop("financing amount"), gettext_noop("financing currency"),
+    gettext_noop("year commenced"), gettext_noop("year ended"), gettext_noop("description"),
+    gettext_noop("status"), gettext_noop("highlight"), gettext_noop("external refs"),
+    gettext_noop("companies"), gettext_noop("topics"), gettext_noop("sources"),
+    gettext_noop("public id"),
+]
 _MARKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -40,9 +61,9 @@ def years_text(year_started: int | None, year_ended: int | None) -> str:
     if year_started and year_ended:
         return str(year_started) if year_started == year_ended else f"{year_started}–{year_ended}"
     if year_started:
-        return f"since {year_started}"
+        return _("since %(year)s") % {"year": year_started}
     if year_ended:
-        return f"until {year_ended}"
+        return _("until %(year)s") % {"year": year_ended}
     return ""
 
 
@@ -55,7 +76,9 @@ def list_entries(queryset: QuerySet) -> QuerySet:
     """Entries ordered for tables, with everything a table row shows fetched up front."""
     return (
         queryset.select_related("category", "country")
-        .prefetch_related(Prefetch("companies", queryset=Company.objects.only("slug", "name")))
+        .prefetch_related(
+            Prefetch("companies", queryset=Company.objects.only("slug", "name", "name_zh"))
+        )
         .order_by("title", "public_id")
     )
 
@@ -71,6 +94,7 @@ class FilterField:
     label: str
     options: list[tuple[str, str]]
     selected: tuple[str, ...] = ()
+    any_label: str = ""  # the empty choice, e.g. 'Any company'
 
     @property
     def multiple(self) -> bool:
@@ -110,6 +134,17 @@ class EntryListPage:
 
 
 DOWNLOAD_FORMATS = [("CSV", "csv"), ("XLSX", "xlsx"), ("GeoJSON", "geojson")]
+FILTER_LABELS = {
+    "company": (pgettext_lazy("filter", "Company"), gettext_lazy("Any company")),
+    "category": (pgettext_lazy("filter", "Category"), gettext_lazy("Any category")),
+    "country": (pgettext_lazy("filter", "Country"), gettext_lazy("Any country")),
+    "topic": (pgettext_lazy("filter", "Topic"), gettext_lazy("Any topic")),
+}
+
+
+def _field(name: str, options, selected) -> FilterField:
+    label, any_label = FILTER_LABELS[name]
+    return FilterField(name, str(label), list(options), selected, str(any_label))
 
 
 def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:
@@ -118,16 +153,19 @@ def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:
     countries = Country.objects.filter(
         Q(entries__status=Entry.Status.PUBLISHED) | Q(iso2__in=filters.countries)
     ).distinct()
+    companies = [
+        (slug, names.company_name(name, name_zh))
+        for slug, name, name_zh in Company.objects.values_list("slug", "name", "name_zh")
+    ]
+    country_options = [
+        (iso2, names.country_name(iso2, name))
+        for iso2, name in countries.order_by("name").values_list("iso2", "name")
+    ]
     return [
-        FilterField("company", "Company", list(Company.objects.values_list("slug", "name")),
-                    filters.companies),
-        FilterField("category", "Category", list(Category.objects.values_list("slug", "name")),
-                    filters.categories),
-        FilterField("country", "Country",
-                    list(countries.order_by("name").values_list("iso2", "name")),
-                    filters.countries),
-        FilterField("topic", "Topic", list(Topic.objects.values_list("slug", "name")),
-                    filters.topics),
+        _field("company", companies, filters.companies),
+        _field("category", Category.objects.values_list("slug", "name"), filters.categories),
+        _field("country", country_options, filters.countries),
+        _field("topic", Topic.objects.values_list("slug", "name"), filters.topics),
     ]
 
 
@@ -181,7 +219,7 @@ def external_references(entry: Entry) -> list[dict]:
     for key, value in sorted((entry.external_refs or {}).items()):
         value = str(value)
         if key == "chinatechmap_marker" and _MARKER_ID.match(value):
-            refs.append({"label": "China Tech Map marker", "value": value,
+            refs.append({"label": _("China Tech Map marker"), "value": value,
                          "url": CHINA_TECH_MAP_MARKER_URL.format(value)})
         else:
             refs.append({"label": key.replace("_", " "), "value": value, "url": ""})
@@ -190,10 +228,10 @@ def external_references(entry: Entry) -> list[dict]:
 
 def entry_citation(entry: Entry, absolute_url: str, accessed: date) -> str:
     """A ready-to-copy citation of one entry."""
-    return (
-        f"{entry.title}. techmap entry {entry.public_id}. {absolute_url}. {REPORT_CREDIT} "
-        f"Accessed {accessed.day} {accessed:%B %Y}."
-    )
+    return _(
+        "%(title)s. techmap entry %(id)s. %(url)s. %(credit)s Accessed %(date)s."
+    ) % {"title": entry.title, "id": entry.public_id, "url": absolute_url,
+         "credit": REPORT_CREDIT, "date": long_date(accessed)}
 
 
 def minimap_geometry(entry: Entry) -> dict | None:
@@ -216,7 +254,7 @@ def entry_detail_context(entry: Entry, absolute_url: str, today: date) -> dict:
         "topics": list(entry.topics.all()),
         "sources": [link.source for link in entry.entry_sources.all()],
         "years": years_text(entry.year_started, entry.year_ended),
-        "precision_text": PRECISION_IN_WORDS.get(entry.precision, entry.precision),
+        "precision_text": str(PRECISION_IN_WORDS.get(entry.precision, entry.precision)),
         "financing": financing_text(entry),
         "external_refs": external_references(entry),
         "citation": entry_citation(entry, absolute_url, today),

@@ -5,6 +5,7 @@ from itertools import groupby
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from techmap.catalog import names
 from techmap.catalog.models import Company, Country, Entry
 from techmap.web.pages import list_entries
 
@@ -20,6 +21,22 @@ def count_by(entries: QuerySet, slug_field: str, name_field: str) -> list[dict]:
         .order_by("-n", name_field)
     )
     return [{"slug": r[slug_field], "name": r[name_field], "entries": r["n"]} for r in rows]
+
+
+def localize_countries(rows: list[dict]) -> list[dict]:
+    """count_by() rows of countries (slug = ISO2) with their names in the active language."""
+    return [{**row, "name": names.country_name(row["slug"], row["name"])} for row in rows]
+
+
+def localize_companies(rows: list[dict]) -> list[dict]:
+    """count_by() rows of companies with their names in the active language."""
+    if not names.is_chinese():
+        return rows
+    chinese = dict(Company.objects.values_list("slug", "name_zh"))
+    return [
+        {**row, "name": names.company_name(row["name"], chinese.get(row["slug"], ""))}
+        for row in rows
+    ]
 
 
 def map_points(entries) -> list[dict]:
@@ -53,7 +70,7 @@ def company_context(slug: str) -> dict:
         "company": company,
         "entries": entries,
         "by_category": count_by(published, "category__slug", "category__name"),
-        "by_country": count_by(published, "country__iso2", "country__name"),
+        "by_country": localize_countries(count_by(published, "country__iso2", "country__name")),
         "points": map_points(entries),
         "n_countries": len({e.country_id for e in entries if e.country_id}),
     }
@@ -87,10 +104,16 @@ def country_context(country: Country) -> dict:
     """The template context of a country page."""
     published = Entry.objects.published().filter(country=country)
     entries = list(list_entries(published))
+    chinese = names.country_name_zh(country.iso2)
+    if names.is_chinese():  # the English name beside the Chinese one, and the reverse
+        name_alt = {"text": country.name, "lang": "en"} if chinese else None
+    else:
+        name_alt = {"text": chinese, "lang": "zh-Hans"} if chinese else None
     return {
         "country": country,
+        "name_alt": name_alt,
         "entries": entries,
-        "by_company": count_by(published, "companies__slug", "companies__name"),
+        "by_company": localize_companies(count_by(published, "companies__slug", "companies__name")),
         "by_category": count_by(published, "category__slug", "category__name"),
         "points": map_points(entries),
     }

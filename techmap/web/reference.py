@@ -3,8 +3,12 @@
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from techmap.catalog.models import Category, Company
 from techmap.catalog.stats import compute_stats
+from techmap.web.pages import REPORT_CREDIT, long_date
 
 DATA_LICENCE_NAME = "Creative Commons Attribution-ShareAlike 4.0 International (CC BY-SA 4.0)"
 DATA_LICENCE_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
@@ -29,21 +33,36 @@ class ReportFigure:
 
 # The figures as printed in the report's summary ("Our research maps and tracks").
 REPORT_FIGURES = [
-    ReportFigure("17,000+", "data points", stat_key="data_points"),
-    ReportFigure("1,700+", "points of overseas presence for the 12 companies"),
-    ReportFigure("404", "university and research partnerships", "research-partnership"),
-    ReportFigure("195+", "of them Huawei Seeds for the Future university partnerships",
-                 comparable=False),
-    ReportFigure("75", "'Smart City' or 'Public Security Solution' projects",
-                 "smart-city-public-security"),
-    ReportFigure("52", "5G initiatives", "5g-relationship"),
-    ReportFigure("34", "countries with 5G initiatives", "5g-relationship", compare_countries=True),
-    ReportFigure("119", "R&D labs", "rd-lab"),
-    ReportFigure("56", "undersea cables", "cable-undersea"),
-    ReportFigure("31", "leased cables", "leased-cable"),
-    ReportFigure("17", "terrestrial cables", "cable-terrestrial"),
-    ReportFigure("202", "data centres", "data-centre"),
-    ReportFigure("305", "telecommunications & ICT projects", "telecommunications-ict"),
+    ReportFigure("17,000+", gettext_lazy("data points"), stat_key="data_points"),
+    ReportFigure("1,700+", gettext_lazy("points of overseas presence for the 12 companies")),
+    ReportFigure(
+        "404", gettext_lazy("university and research partnerships"), "research-partnership"
+    ),
+    ReportFigure(
+        "195+",
+        gettext_lazy("of them Huawei Seeds for the Future university partnerships"),
+        comparable=False,
+    ),
+    ReportFigure(
+        "75",
+        gettext_lazy("'Smart City' or 'Public Security Solution' projects"),
+        "smart-city-public-security",
+    ),
+    ReportFigure("52", gettext_lazy("5G initiatives"), "5g-relationship"),
+    ReportFigure(
+        "34",
+        gettext_lazy("countries with 5G initiatives"),
+        "5g-relationship",
+        compare_countries=True,
+    ),
+    ReportFigure("119", gettext_lazy("R&D labs"), "rd-lab"),
+    ReportFigure("56", gettext_lazy("undersea cables"), "cable-undersea"),
+    ReportFigure("31", gettext_lazy("leased cables"), "leased-cable"),
+    ReportFigure("17", gettext_lazy("terrestrial cables"), "cable-terrestrial"),
+    ReportFigure("202", gettext_lazy("data centres"), "data-centre"),
+    ReportFigure(
+        "305", gettext_lazy("telecommunications & ICT projects"), "telecommunications-ict"
+    ),
 ]
 
 
@@ -60,7 +79,7 @@ def report_comparison(stats: dict) -> list[dict]:
         elif figure.comparable:
             row = by_category.get(figure.category_slug, {"entries": 0, "countries": 0})
             current = row["countries"] if figure.compare_countries else row["entries"]
-        rows.append({"report": figure.report_value, "label": figure.label, "current": current})
+        rows.append({"report": figure.report_value, "label": str(figure.label), "current": current})
     return rows
 
 
@@ -78,11 +97,10 @@ def about_context() -> dict:
 
 def dataset_citation(site_url: str, today: date) -> str:
     """A ready-to-copy citation of the whole dataset."""
-    return (
-        f"techmap: overseas presence of China's technology giants. {site_url}. "
-        f"Licensed CC BY-SA 4.0. Data: ASPI International Cyber Policy Centre, "
-        f"Mapping China's technology giants (2019). Accessed {today.day} {today:%B %Y}."
-    )
+    return _(
+        "techmap: overseas presence of China's technology giants. %(url)s. "
+        "Licensed CC BY-SA 4.0. %(credit)s Accessed %(date)s."
+    ) % {"url": site_url, "credit": REPORT_CREDIT, "date": long_date(today)}
 
 
 def data_context(site_url: str, today: date) -> dict:

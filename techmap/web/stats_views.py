@@ -7,8 +7,11 @@ tested without HTTP; the view only renders it.
 from dataclasses import dataclass, field
 
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from techmap.catalog.models import Category
+from techmap.catalog import names
+from techmap.catalog.models import Category, Company
 from techmap.catalog.queries import EntryFilters, FilterError, filter_entries, parse_filters
 from techmap.catalog.stats import (
     category_plurals,
@@ -22,8 +25,16 @@ from techmap.web.pages import FilterField, filter_form_fields, query_string
 TOP_COUNTRIES = 25
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+def _in_countries(row: dict) -> str:
+    return ngettext(
+        "%(entries)s in %(n)s country", "%(entries)s in %(n)s countries", row["countries"]
+    ) % {"entries": f"{row['entries']:,}", "n": f"{row['countries']:,}"}
+
+
+def _from_companies(row: dict) -> str:
+    return ngettext(
+        "%(entries)s from %(n)s company", "%(entries)s from %(n)s companies", row["companies"]
+    ) % {"entries": f"{row['entries']:,}", "n": f"{row['companies']:,}"}
 
 
 @dataclass
@@ -71,43 +82,47 @@ def active_filters(filters: EntryFilters, form_fields: list[FilterField]) -> lis
         names = dict(form_field.options)
         pairs += [(form_field.label, names.get(value, value)) for value in form_field.selected]
     if filters.year_from is not None:
-        pairs.append(("From year", str(filters.year_from)))
+        pairs.append((_("From year"), str(filters.year_from)))
     if filters.year_to is not None:
-        pairs.append(("To year", str(filters.year_to)))
+        pairs.append((_("To year"), str(filters.year_to)))
     if filters.q:
-        pairs.append(("Search", filters.q))
+        pairs.append((_("Search"), filters.q))
     return pairs
 
 
 def stats_charts(stats: dict) -> dict[str, BarChart]:
     """The page's four bar charts: per category, company, country (top 25) and UN region."""
     colors = dict(Category.objects.values_list("slug", "color"))
+    chinese = dict(Company.objects.values_list("slug", "name_zh")) if names.is_chinese() else {}
     return {
         "category": bar_chart(
-            "category", "Entries per category", stats["by_category"],
+            "category",
+            _("Entries per category"),
+            stats["by_category"],
             label=lambda row: row["name"],
-            value_text=lambda row: f"{row['entries']:,} in "
-            f"{_count(row['countries'], 'country', 'countries')}",
+            value_text=_in_countries,
             color=lambda row: colors.get(row["slug"]),
         ),
         "company": bar_chart(
-            "company", "Entries per company", stats["by_company"],
-            label=lambda row: row["name"],
-            value_text=lambda row: f"{row['entries']:,} in "
-            f"{_count(row['countries'], 'country', 'countries')}",
+            "company",
+            _("Entries per company"),
+            stats["by_company"],
+            label=lambda row: chinese.get(row["slug"]) or row["name"],
+            value_text=_in_countries,
         ),
         "country": bar_chart(
-            "country", f"Entries per country (top {TOP_COUNTRIES})",
+            "country",
+            _("Entries per country (top %(n)s)") % {"n": TOP_COUNTRIES},
             stats["by_country"][:TOP_COUNTRIES],
-            label=lambda row: row["name"],
-            value_text=lambda row: f"{row['entries']:,} from "
-            f"{_count(row['companies'], 'company', 'companies')}",
+            label=lambda row: names.country_name(row["iso2"], row["name"]),
+            value_text=_from_companies,
         ),
         "region": bar_chart(
-            "region", "Entries per UN region", stats["by_region"],
-            label=lambda row: row["region"] or "No UN region",
-            value_text=lambda row: f"{row['entries']:,} in "
-            f"{_count(row['countries'], 'country', 'countries')}",
+            "region",
+            _("Entries per UN region"),
+            stats["by_region"],
+            label=lambda row: _(row["region"]) if row["region"] else _("No UN region"),
+            value_text=_in_countries,
         ),
     }
 
@@ -118,8 +133,9 @@ def stats_page(params) -> StatsPage:
     try:
         filters = parse_filters(params)
     except FilterError as exc:
-        return StatsPage(filters=None, error=str(exc), form_fields=filter_form_fields(None),
-                         raw=raw)
+        return StatsPage(
+            filters=None, error=str(exc), form_fields=filter_form_fields(None), raw=raw
+        )
     stats = compute_stats(filter_entries(filters))
     plurals = category_plurals()
     form_fields = filter_form_fields(filters)

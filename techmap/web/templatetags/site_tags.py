@@ -3,6 +3,7 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from techmap.catalog import names
 from techmap.web.pages import years_text
 
 register = template.Library()
@@ -20,6 +21,24 @@ def nav_current(context, href: str) -> str:
     if href != "/" and path.startswith(href):
         return mark_safe(' aria-current="true"')
     return ""
+
+
+@register.filter
+def country_name(iso2: str, english: str = "") -> str:
+    """{{ country.iso2|country_name:country.name }}: the name in the active language."""
+    return names.country_name(iso2, english)
+
+
+@register.filter
+def company_name(company) -> str:
+    """{{ company|company_name }}: 'Chinese (English)' in Chinese when the name is known."""
+    return names.company_name(company.name, getattr(company, "name_zh", ""))
+
+
+@register.filter
+def source_language(code: str) -> str:
+    """{{ source.language|source_language }}: 'Chinese' when not the interface's language."""
+    return names.source_language_note(code)
 
 
 @register.filter

@@ -15,6 +15,11 @@
   const WORLD = [[-130, -45], [160, 66]]; // the inhabited world, fitted to the screen
 
   const $ = (id) => document.getElementById(id);
+  // Translations from Django's JavaScript catalog (/jsi18n/); English when it is absent.
+  const _ = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (m, key) => String(values[key]));
+  const number = (n) => n.toLocaleString(document.documentElement.lang || 'en');
   const config = JSON.parse($('map-config').textContent);
   const mapEl = $('map');
   const form = $('filters');
@@ -159,7 +164,7 @@
 
   function updateCounts(facets) {
     const total = facets.total;
-    $('match-count').textContent = `${total.toLocaleString('en')} ${total === 1 ? 'entry matches' : 'entries match'}`;
+    $('match-count').textContent = fmt(ngettext('%(count)s entry matches', '%(count)s entries match', total), { count: number(total) });
     MULTI.forEach((name) => {
       const box = form.querySelector(`[data-facet="${name}"]`);
       const counts = new Map((facets[name] || []).map((item) => [item.slug || item.iso2, item]));
@@ -189,7 +194,7 @@
       const params = filterParams().toString();
       updateCounts(await getJson('facets', `/api/facets${params ? `?${params}` : ''}`));
     } catch (error) {
-      if (!isAbort(error)) $('match-count').textContent = `Could not count entries: ${error.message}`;
+      if (!isAbort(error)) $('match-count').textContent = fmt(_('Could not count entries: %(error)s'), { error: error.message });
     }
   }
 
@@ -245,8 +250,8 @@
   map.addControl(new maplibregl.AttributionControl({
     compact: true,
     customAttribution: [
-      'Country outlines: Natural Earth',
-      'Data: <a href="/data/#licence">CC BY-SA 4.0</a>',
+      _('Country outlines: Natural Earth'),
+      fmt(_('Data: %(licence)s'), { licence: '<a href="/data/#licence">CC BY-SA 4.0</a>' }),
       config.tileAttribution,
     ].filter(Boolean),
   }), 'bottom-right');
@@ -350,14 +355,14 @@
     try {
       data = await getJson('map', `/api/map?${params}`);
     } catch (error) {
-      if (!isAbort(error)) showMessage(`Could not load the map entries: ${error.message}`);
+      if (!isAbort(error)) showMessage(fmt(_('Could not load the map entries: %(error)s'), { error: error.message }));
       return;
     }
     const lines = data.features.filter((f) => f.properties && f.properties.line);
     const points = data.features.filter((f) => f.geometry && f.geometry.type === 'Point' && !(f.properties && f.properties.line));
     map.getSource('cables').setData({ type: 'FeatureCollection', features: lines });
     map.getSource('entries').setData({ type: 'FeatureCollection', features: points });
-    showMessage(data.total === 0 ? 'No entries match these filters here.' : '');
+    showMessage(data.total === 0 ? _('No entries match these filters here.') : '');
     await afterRender();
     renders += 1;
     document.body.dataset.mapRenders = String(renders);
@@ -391,7 +396,7 @@
         button.type = 'button';
         button.className = `cluster ${count >= 100 ? 'cluster--l' : count >= 10 ? 'cluster--m' : 'cluster--s'}`;
         button.textContent = count.toLocaleString('en');
-        button.setAttribute('aria-label', `${count} entries here: zoom in`);
+        button.setAttribute('aria-label', fmt(ngettext('%(count)s entry here: zoom in', '%(count)s entries here: zoom in', count), { count }));
         button.addEventListener('click', (event) => {
           event.stopPropagation();
           openCluster(props, [lng, lat]);
@@ -436,7 +441,7 @@
   function showTooltip(event) {
     map.getCanvas().style.cursor = 'pointer';
     const titles = [...new Set(event.features.map((f) => f.properties.title))];
-    const text = titles.length > 1 ? `${titles.length} entries: ${titles.slice(0, 3).join('; ')}${titles.length > 3 ? '…' : ''}` : titles[0];
+    const text = titles.length > 1 ? fmt(_('%(count)s entries: %(titles)s'), { count: titles.length, titles: `${titles.slice(0, 3).join('; ')}${titles.length > 3 ? '…' : ''}` }) : titles[0];
     const el = document.createElement('span');
     el.textContent = text;
     tooltip.setLngLat(event.lngLat).setDOMContent(el).addTo(map);
@@ -480,7 +485,7 @@
     if (entry.year_started && entry.year_ended) {
       return entry.year_started === entry.year_ended ? String(entry.year_started) : `${entry.year_started}–${entry.year_ended}`;
     }
-    return entry.year_started ? `${entry.year_started}–` : `until ${entry.year_ended}`;
+    return entry.year_started ? `${entry.year_started}–` : fmt(_('until %(year)s'), { year: entry.year_ended });
   }
 
   function location_(entry) {
@@ -519,7 +524,7 @@
       li.append(swatch(item.color || '#666'), button);
       list.append(li);
     });
-    openPanel(`${items.length} entries at this place`, [list]);
+    openPanel(fmt(_('%(count)s entries at this place'), { count: items.length }), [list]);
   }
 
   function definition(dl, term, value) {
@@ -551,25 +556,25 @@
   function renderEntry(entry) {
     const meta = el('dl', 'detail__meta');
     const companies = (entry.companies || []).map((c) => link(`/companies/${encodeURIComponent(c.slug)}/`, c.name));
-    definition(meta, companies.length > 1 ? 'Companies' : 'Company', companies.length ? joinLinks(companies) : '');
+    definition(meta, companies.length > 1 ? _('Companies') : _('Company'), companies.length ? joinLinks(companies) : '');
     if (entry.category) {
       const category = el('span');
       category.append(swatch(entry.category.color || '#666'), entry.category.name);
-      definition(meta, 'Category', category);
+      definition(meta, _('Category'), category);
     }
     if (entry.country) {
       const place = el('span');
       if (entry.city) place.append(`${entry.city}, `);
       place.append(link(`/countries/${encodeURIComponent(entry.country.iso2)}/`, entry.country.name));
-      definition(meta, 'Location', place);
+      definition(meta, _('Location'), place);
     } else {
-      definition(meta, 'Location', location_(entry));
+      definition(meta, _('Location'), location_(entry));
     }
-    definition(meta, 'Years', years(entry));
+    definition(meta, _('Years'), years(entry));
     const partners = Array.isArray(entry.partners) ? entry.partners.join(', ') : entry.partners;
-    definition(meta, 'Partners', partners);
-    definition(meta, 'Financing', financing(entry));
-    definition(meta, 'Topics', (entry.topics || []).map((t) => t.name || t).join(', '));
+    definition(meta, _('Partners'), partners);
+    definition(meta, _('Financing'), financing(entry));
+    definition(meta, _('Topics'), (entry.topics || []).map((t) => t.name || t).join(', '));
 
     const nodes = [meta];
     if (entry.description) {
@@ -578,7 +583,7 @@
       nodes.push(description);
     }
     if (entry.sources && entry.sources.length) {
-      nodes.push(el('h3', null, 'Sources'));
+      nodes.push(el('h3', null, _('Sources')));
       const list = el('ol', 'detail__sources');
       entry.sources.forEach((source) => {
         const text = source.citation || source.title || '';
@@ -597,7 +602,7 @@
       });
       nodes.push(list);
     }
-    const permalink = link(entry.url || `/entries/${encodeURIComponent(entry.id)}/`, 'Open the entry page (permalink)');
+    const permalink = link(entry.url || `/entries/${encodeURIComponent(entry.id)}/`, _('Open the entry page (permalink)'));
     permalink.className = 'detail__permalink';
     nodes.push(el('p', null), permalink);
     openPanel(entry.title, nodes);
@@ -619,8 +624,8 @@
       }
     } catch (error) {
       if (isAbort(error)) return;
-      openPanel(error.status === 404 ? 'Entry not found' : 'Could not load this entry', [
-        el('p', null, error.status === 404 ? `There is no published entry “${id}”.` : error.message),
+      openPanel(error.status === 404 ? _('Entry not found') : _('Could not load this entry'), [
+        el('p', null, error.status === 404 ? fmt(_('There is no published entry “%(id)s”.'), { id }) : error.message),
       ]);
     }
   }
@@ -660,15 +665,15 @@
     try {
       data = await getJson('list', `/api/entries?${params}`);
     } catch (error) {
-      if (!isAbort(error)) $('list-caption').textContent = `Could not load entries: ${error.message}`;
+      if (!isAbort(error)) $('list-caption').textContent = fmt(_('Could not load entries: %(error)s'), { error: error.message });
       return;
     }
     const rows = data.results.map(entryRow);
     if (more) $('list-body').append(...rows);
     else $('list-body').replaceChildren(...rows);
     listLoaded = (more ? listLoaded : 0) + rows.length;
-    $('list-caption').textContent = `${data.count.toLocaleString('en')} matching ${data.count === 1 ? 'entry' : 'entries'}` +
-      (listLoaded < data.count ? ` (showing ${listLoaded})` : '');
+    $('list-caption').textContent = fmt(ngettext('%(count)s matching entry', '%(count)s matching entries', data.count), { count: number(data.count) }) +
+      (listLoaded < data.count ? fmt(_(' (showing %(shown)s)'), { shown: listLoaded }) : '');
     $('list-more').hidden = listLoaded >= data.count;
     $('list-view').dataset.loaded = String(listLoaded);
   }
@@ -734,7 +739,7 @@
     if (state.entry) selectEntry(state.entry, { fly: !start.zoom });
     if (state.view === 'list') setView('list');
     const outlines = addCountries().catch((error) => {
-      showMessage(`Could not load the country outlines: ${error.message}`);
+      showMessage(fmt(_('Could not load the country outlines: %(error)s'), { error: error.message }));
     });
     await Promise.all([outlines, refreshMap()]);
     await afterRender();
