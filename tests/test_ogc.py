@@ -51,8 +51,12 @@ def cable(db):
     """A published cable entry with a line and no point (like an imported TeleGeography cable)."""
     category = Category.objects.create(slug="t-ogc-cable", name="Cable test", color="#0000aa")
     entry = Entry.objects.create(
-        public_id="t-ogc-cable-1", title="OGC test cable", status=Entry.Status.PUBLISHED,
-        category=category, line_geometry=CABLE_LINE, year_started=2016,
+        public_id="t-ogc-cable-1",
+        title="OGC test cable",
+        status=Entry.Status.PUBLISHED,
+        category=category,
+        line_geometry=CABLE_LINE,
+        year_started=2016,
     )
     entry.companies.add(Company.objects.get(slug="huawei"))
     return entry
@@ -125,8 +129,12 @@ def test_cables_extent_is_the_box_around_the_lines(client, cable):
 
 
 def test_unknown_collection_is_an_ogc_404(client, db):
-    for url in ("/ogc/collections/nope", "/ogc/collections/nope/items",
-                "/ogc/collections/nope/items/x", "/ogc/collections/nope/schema"):
+    for url in (
+        "/ogc/collections/nope",
+        "/ogc/collections/nope/items",
+        "/ogc/collections/nope/items/x",
+        "/ogc/collections/nope/schema",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert response.json()["code"] == "NotFound"
@@ -163,7 +171,8 @@ def test_a_feature_carries_the_entrys_title_companies_and_page(client, db):
     assert "Huawei" in feature["properties"]["companies"].split("; ")
     assert feature["properties"]["url"] == f"http://testserver{entry.get_absolute_url()}"
     assert feature["geometry"]["coordinates"] == [
-        round(entry.longitude, 6), round(entry.latitude, 6)
+        round(entry.longitude, 6),
+        round(entry.latitude, 6),
     ]
     assert {link["rel"] for link in feature["links"]} >= {"self", "alternate", "collection"}
 
@@ -264,6 +273,8 @@ BAD_ITEMS_QUERIES = [
     {"datetime": "2020-01-01/2010-01-01"},
     {"datetime": "2020/2021/2022"},
     {"q": "bad\x00text"},
+    {"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"},
+    {"bbox-crs": "EPSG:4326"},
 ]
 
 
@@ -274,6 +285,14 @@ def test_bad_items_parameters_are_ogc_400s(client, db, params):
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert body["code"] == "InvalidParameterValue" and body["description"]
+
+
+def test_crs84_may_be_named_explicitly(client, db):
+    crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    page = get_json(client, ITEMS, crs=crs84, **{"bbox-crs": crs84, "bbox": "100,0,180,60"})
+    assert page["numberMatched"] == entries_in_bbox(points(), (100, 0, 180, 60)).count()
+    feature_id = page["features"][0]["id"]
+    assert get_json(client, f"{ITEMS}/{feature_id}", crs=crs84)["id"] == feature_id
 
 
 def test_a_parameter_given_twice_and_unknown_parameters_elsewhere_are_400s(client, db):
@@ -296,8 +315,10 @@ def test_unknown_features_are_ogc_404s(client, db):
     "url", [OGC, "/ogc/conformance", "/ogc/collections", "/ogc/collections/entries", ITEMS]
 )
 def test_html_pages_use_the_site_template_without_inline_code(client, db, url):
-    for response in (client.get(url, {"f": "html"}),
-                     client.get(url, headers={"Accept": "text/html,*/*;q=0.8"})):
+    for response in (
+        client.get(url, {"f": "html"}),
+        client.get(url, headers={"Accept": "text/html,*/*;q=0.8"}),
+    ):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/html")
         page = parse(response)

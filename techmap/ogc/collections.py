@@ -16,7 +16,6 @@ from techmap.catalog.geojson import geometry, point_geometry
 from techmap.catalog.models import Entry
 from techmap.catalog.queries import EntryFilters, filter_entries
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 

@@ -14,13 +14,12 @@ from techmap.catalog.representations import summary_relations
 from techmap.exchange.columns import LIST_SEPARATOR
 from techmap.ogc.collections import (
     COLLECTIONS,
-    CRS84,
     GREGORIAN,
     Collection,
     spatial_extent,
     temporal_extent,
 )
-from techmap.ogc.params import HTML, JSON
+from techmap.ogc.params import CRS84, HTML, JSON
 
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from techmap.api.params import BBOX_HELP, MAX_OFFSET, EntryFilterQuery
 from techmap.ogc.collections import COLLECTIONS
-from techmap.ogc.params import GEOJSON, HTML, JSON
+from techmap.ogc.params import CRS84, GEOJSON, HTML, JSON
 
 _FILTER_SCHEMAS = {
     "company": {"type": "array", "items": {"type": "string"}},
@@ -88,6 +88,12 @@ def _parameters() -> dict:
             explode=False,
         ),
     }
+    for name in ("crs", "bbox-crs"):
+        parameters[name] = _query(
+            name,
+            {"type": "string", "format": "uri", "enum": [CRS84]},
+            "The coordinate reference system; CRS84 (longitude, latitude) is the only one.",
+        )
     for name, schema in _FILTER_SCHEMAS.items():
         description = EntryFilterQuery.model_fields[name].description
         extra = {"style": "form", "explode": False} if schema["type"] == "array" else {}
@@ -146,13 +152,23 @@ def openapi_document(root: str) -> dict:
             ),
             "/collections/{collectionId}/items": _get(
                 "A page of the collection's features",
-                ["collectionId", "f", "bbox", "limit", "offset", "datetime", *filters],
+                [
+                    "collectionId",
+                    "f",
+                    "bbox",
+                    "bbox-crs",
+                    "crs",
+                    "limit",
+                    "offset",
+                    "datetime",
+                    *filters,
+                ],
                 [GEOJSON, HTML],
                 not_found=True,
             ),
             "/collections/{collectionId}/items/{featureId}": _get(
                 "One feature",
-                ["collectionId", "featureId", "f"],
+                ["collectionId", "featureId", "f", "crs"],
                 [GEOJSON, HTML],
                 not_found=True,
             ),

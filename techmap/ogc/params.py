@@ -17,7 +17,10 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
 FORMATS = ("json", "html")
-ITEMS_PARAMS = ("f", "bbox", "limit", "offset", "datetime", *FILTER_PARAMS)
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# crs and bbox-crs (OGC API - Features Part 2) are accepted when they name the only CRS served.
+ITEMS_PARAMS = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", *FILTER_PARAMS)
+ITEM_PARAMS = ("f", "crs")
 
 
 class OGCError(Exception):
@@ -47,6 +50,14 @@ def check_known(params, known=("f",)) -> None:
     if unknown:
         names = ", ".join(n[:40] for n in unknown[:5])
         raise OGCError(400, f"unknown parameter: {names} (this resource takes {', '.join(known)})")
+
+
+def check_crs(params) -> None:
+    """Refuse a crs or bbox-crs other than CRS84 (longitude, latitude in WGS 84)."""
+    for name in ("crs", "bbox-crs"):
+        value = _single(params, name)
+        if value is not None and value != CRS84:
+            raise OGCError(400, f"{name} must be {CRS84}, the only coordinate system served")
 
 
 def wants_html(request) -> bool:
@@ -121,6 +132,7 @@ class ItemsQuery:
 def parse_items_query(params) -> ItemsQuery:
     """The items request's filters and page; raise OGCError for anything invalid."""
     check_known(params, ITEMS_PARAMS)
+    check_crs(params)
     conf = settings.TECHMAP
     # Above the maximum the page is shortened, as the standard allows, rather than refused.
     limit = _integer(params, "limit", 1, 10**9)

@@ -18,8 +18,10 @@ from techmap.ogc.collections import COLLECTIONS, collection_entries
 from techmap.ogc.openapi import openapi_document
 from techmap.ogc.params import (
     GEOJSON,
+    ITEM_PARAMS,
     JSON,
     OGCError,
+    check_crs,
     check_known,
     not_found,
     parse_items_query,
@@ -141,7 +143,8 @@ def _item_html(root, found, feature_id) -> str:
 @ogc_view("ogc/item.html", media_type=GEOJSON)
 def item(request, root, collection_id, feature_id):
     found = _collection(collection_id)
-    check_known(request.GET)
+    check_known(request.GET, ITEM_PARAMS)
+    check_crs(request.GET)
     entry = None
     if is_lookup_key(feature_id):
         entry = summary_relations(found.published()).filter(public_id=feature_id).first()
