@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "techmap.releases",
     "techmap.contributions",
     "techmap.sourcecheck",
+    "techmap.publishing",
     "techmap.ogc",
 ]
 

@@ -16,3 +16,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def bundled(db):
     """Use in tests that read the bundled dataset (each test runs in a rolled-back transaction)."""
     return None
+
+
+@pytest.fixture(autouse=True)
+def fresh_memos():
+    """Each test starts without the per-process memos of whole-table answers (catalog.memo):
+    rolled-back tests can repeat a data version with other contents, which real time cannot."""
+    from techmap.catalog import memo
+
+    memo.forget()

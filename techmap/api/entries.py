@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from techmap.api.params import BboxQuery, EntryFilterQuery, MapQuery, PageQuery, page_limit
 from techmap.api.responses import is_lookup_key, json_response, page_url
 from techmap.catalog.clusters import map_feature_collection
-from techmap.catalog.facets import compute_facets
+from techmap.catalog.facets import facet_counts
 from techmap.catalog.geojson import GEOJSON_MEDIA_TYPE, entries_feature_collection
 from techmap.catalog.models import Entry
 from techmap.catalog.queries import filter_entries, parse_filters
@@ -113,7 +113,7 @@ def map_data(request, view: Query[MapQuery], filters: Query[EntryFilterQuery]):
     "listed even when their count is 0. Also the total and the year range.",
 )
 def facets(request, filters: Query[EntryFilterQuery]):
-    return json_response(compute_facets(parse_filters(request.GET)))
+    return json_response(facet_counts(parse_filters(request.GET)))
 
 
 @router.get(

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from django.db.models import Count, F, Max, Min, Q
 
+from techmap.catalog.memo import memoized
 from techmap.catalog.models import Category, Company, Country, Entry, Topic
 from techmap.catalog.queries import EntryFilters, filter_entries
 
@@ -58,6 +59,18 @@ def year_range(entries) -> dict:
     )
     ends = [y for y in (years["last_start"], years["last_end"]) if y is not None]
     return {"min": years["first"], "max": max(ends) if ends else None}
+
+
+def facet_counts(filters: EntryFilters) -> dict:
+    """compute_facets(filters); those of the whole table are kept until the data change.
+
+    Counting a million entries takes seconds and every first map view asks for the whole
+    table's counts, so they are computed once per process and data version (catalog.memo).
+    The answer is shared: callers must not change it.
+    """
+    if filters.is_empty():
+        return memoized("facets-unfiltered", lambda: compute_facets(filters))
+    return compute_facets(filters)
 
 
 def compute_facets(filters: EntryFilters) -> dict:

@@ -350,6 +350,8 @@ class Entry(Versioned):
             models.Index(fields=["status", "latitude", "longitude"]),
             models.Index(fields=["status", "category"]),
             models.Index(fields=["status", "country"]),
+            # MAX(updated) tells HTTP caches and per-process memos when the data changed.
+            models.Index(fields=["updated"], name="catalog_entry_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(

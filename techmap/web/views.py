@@ -25,6 +25,9 @@ def map_page(request, template_name="web/map.html"):
         "year_from": request.GET.get("year_from", ""),
         "year_to": request.GET.get("year_to", ""),
         "q": request.GET.get("q", ""),
+        # Set only by techmap publish-static (a WSGI key no HTTP header can produce): the
+        # map then answers its API calls from the published files (static-api.js).
+        "static_api_url": request.META.get("techmap.static_api_url", ""),
         "social": site_meta(request),
         "map_config": {
             "tileUrl": settings.TECHMAP["TILE_URL"],

@@ -73,7 +73,8 @@
       hash = `#map=${zoom.toFixed(2)}/${lat.toFixed(4)}/${lng.toFixed(4)}`;
     }
     history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${hash}`);
-    const filters = filterParams().toString();
+    // A static copy of the site (techmap publish-static) has the unfiltered files only.
+    const filters = mapEl.dataset.staticApi ? '' : filterParams().toString();
     $('list-page-link').href = `/entries/${filters ? `?${filters}` : ''}`;
     for (const format of ['csv', 'xlsx', 'geojson']) {
       $(`download-${format}`).href = `/download/entries.${format}${filters ? `?${filters}` : ''}`;
@@ -91,6 +92,7 @@
     if (controllers[kind]) controllers[kind].abort();
     const controller = new AbortController();
     controllers[kind] = controller;
+    if (mapEl.dataset.staticApi) return staticJson(url, controller.signal);
     const response = await fetch(url, { signal: controller.signal, headers: { Accept: 'application/json' } });
     // An abort while the body is read must reach the caller as an abort, not as an empty body.
     const body = await response.json().catch((error) => {
@@ -106,6 +108,13 @@
   }
 
   const isAbort = (error) => error && error.name === 'AbortError';
+
+  /** In a static copy of the site, static-api.js answers the API from published files. */
+  async function staticJson(url, signal) {
+    const body = await window.techmapStaticApi.getJson(url, signal);
+    if (signal.aborted) throw new DOMException('The request was aborted.', 'AbortError');
+    return body;
+  }
 
   function showMessage(text) {
     const el = $('map-message');
