@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 # Pages that need a server: forms, the editors' queue, the admin.
-LIVE_ONLY = ("/submit/", "/review/", "/admin/", "/accounts/")
+LIVE_ONLY = ("/submit/", "/review/", "/admin/", "/accounts/", "/i18n/")
 SUBMIT_PAGE = "/submit/"
 LIST_PATH = "/entries/"
 # Filter forms on these pages send the map's own parameters, which the map applies itself.
@@ -22,6 +22,9 @@ FILTER_FORM_PATHS = ("/entries/", "/stats/")
 # Django templates always quote attributes with double quotes and escape their values,
 # so a value never holds a raw double quote; this finds every link a page can follow.
 LINK_ATTRIBUTE = re.compile(r'(\s(href|src|action)=")([^"]*)(")')
+# The language switch posts to the server, which keeps the choice in a cookie; a static copy
+# is written in one language, so the switch is left out (forms are never nested in HTML).
+LANGUAGE_FORM = re.compile(r'<form[^>]*\saction="/i18n/setlang/"[^>]*>.*?</form>', re.DOTALL)
 
 
 def static_url(url: str) -> str:
@@ -111,4 +114,4 @@ class LinkPlan:
             new = self.target(urljoin(page_url, value), match.group(2))
             return f"{match.group(1)}{html.escape(new, quote=True)}{match.group(4)}"
 
-        return LINK_ATTRIBUTE.sub(replace, text)
+        return LINK_ATTRIBUTE.sub(replace, LANGUAGE_FORM.sub("", text))
