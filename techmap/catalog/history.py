@@ -125,6 +125,56 @@ def bulk_record(model, objs, history_type: str, *, user=None, reason: str = "") 
     return rows
 
 
+def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", user=None,
+                     reason: str = "") -> None:
+    """bulk_record() for the rows of model whose `by` column is in pks, entirely in SQL.
+
+    One INSERT ... SELECT copies the rows into the history table and one more per
+    many-to-many field snapshots their links: no model instances, so a million imported
+    rows get their history in seconds rather than minutes. The rows are the same as
+    bulk_record() writes.
+    """
+    if not pks:
+        return
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    history_model = model.history.model
+    table, history_table = qn(model._meta.db_table), qn(history_model._meta.db_table)
+    own_columns = {f.column for f in model._meta.concrete_fields}
+    copied = [f.column for f in history_model._meta.concrete_fields
+              if f.column in own_columns and not f.column.startswith("history_")]  # fmt: skip
+    by_column = model._meta.pk.column if by == "pk" else model._meta.get_field(by).column
+    date = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
+    user = user or _request_user()
+    marks = ", ".join(["%s"] * len(pks))
+    columns = ", ".join(qn(c) for c in copied)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {history_table} ({columns}, {qn('history_date')}, "
+            f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
+            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} IN ({marks})",
+            [date, reason or current_reason() or None, history_type,
+             user.pk if user else None, *pks],
+        )  # fmt: skip
+        for field in _m2m_fields(model):
+            m2m_history = HistoricalRecords.m2m_models[field]
+            through = field.remote_field.through
+            own, other = field.m2m_field_name(), field.m2m_reverse_field_name()
+            own_col = through._meta.get_field(own).column
+            other_col = through._meta.get_field(other).column
+            cursor.execute(
+                f"INSERT INTO {qn(m2m_history._meta.db_table)} ({qn('id')}, {qn(own_col)}, "
+                f"{qn(other_col)}, {qn('history_id')}) "
+                f"SELECT l.{qn('id')}, l.{qn(own_col)}, l.{qn(other_col)}, h.{qn('history_id')} "
+                f"FROM {qn(through._meta.db_table)} l JOIN {history_table} h "
+                f"ON h.{qn(model._meta.pk.column)} = l.{qn(own_col)} "
+                f"AND h.{qn('history_date')} = %s "
+                f"WHERE l.{qn(own_col)} IN ({marks})",
+                [date, *pks],
+            )
+
+
 def refresh_latest_snapshot(instance) -> None:
     """Make the newest history row of instance hold its current many-to-many links."""
     latest = instance.history.order_by("-history_date", "-history_id").first()

@@ -175,9 +175,9 @@ def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) ->
         (Entry, updated_pks, "~"),
     ):
         for chunk in bulk.chunks(sorted(pks)):
-            history.bulk_record(model, list(model.objects.filter(pk__in=chunk)), kind)
+            history.bulk_record_rows(model, chunk, kind)
     for chunk in bulk.chunks(sorted(created_pks | updated_pks)):
-        history.bulk_record(EntrySource, list(EntrySource.objects.filter(entry_id__in=chunk)), "+")
+        history.bulk_record_rows(EntrySource, chunk, "+", by="entry")
 
 
 def _sync_links(through, fk: str, wanted: dict, existing_pks: list, ordered: bool) -> set[int]:
