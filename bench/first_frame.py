@@ -95,6 +95,10 @@ map.on('load', () => {
   };
   map.on('idle', drawn);
 });
+// A file too large to parse fails in the worker: record it rather than wait for the time limit.
+map.on('error', (event) => {
+  document.body.dataset.mapError = String((event.error && event.error.message) || event.error);
+});
 """
 
 
@@ -154,12 +158,18 @@ def first_frame(browser, url: str, timeout_s: float) -> dict:
         page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
         try:
             page.wait_for_selector(
-                "html[data-bench-first-frame]", state="attached", timeout=timeout_s * 1000
+                "html[data-bench-first-frame], body[data-map-error]",
+                state="attached",
+                timeout=timeout_s * 1000,
             )
         except Exception as error:  # a timeout or a crashed page: recorded, not fatal
             return {"ms": None, "error": f"{type(error).__name__}: {str(error)[:200]}",
                     "page_errors": errors}  # fmt: skip
-        ms = float(page.get_attribute("html", "data-bench-first-frame"))
+        frame = page.get_attribute("html", "data-bench-first-frame")
+        if frame is None:
+            error = page.get_attribute("body", "data-map-error")
+            return {"ms": None, "error": f"map error: {error[:200]}", "page_errors": errors}
+        ms = float(frame)
         origin = page.evaluate("performance.timeOrigin")
         total = data = 0
         data_end = None  # when the last point data arrived, ms since navigation
