@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/run.py [--sizes 4000,100000,1000000] [--backends sqlite,postgresql]
                                   [--only api,import,first_frame,load] [--quick] [--output PATH]
+                                  [--append]
 
 For each size and backend the driver builds one data set of N SYNTHETIC entries
 (`techmap synth`, bench/datasets.py) and runs the benchmarks that measure a served data set
@@ -109,6 +110,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help=f"Comma-separated benchmarks: {','.join(BENCHMARKS)}.")
     parser.add_argument("--quick", action="store_true", help="300 entries, few runs: a smoke test.")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file.")
+    parser.add_argument(
+        "--append", action="store_true",
+        help="Add this run (with its own header) to the end of the output file.",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.command = " ".join([".venv/bin/python bench/run.py", *(argv or sys.argv[1:])])
     sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
@@ -152,7 +157,11 @@ def main(argv=None) -> int:
     sections = [modules[name].report(rows) for name, rows in results.items() if rows]
     text = "\n".join(lines) + "\n\n" + "\n".join(sections)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    if args.append and args.output.exists():
+        previous = args.output.read_text(encoding="utf-8")
+        args.output.write_text(f"{previous}\n---\n\n{text}", encoding="utf-8")
+    else:
+        args.output.write_text(text, encoding="utf-8")
     print(text)
     log(f"Written to {args.output}")
     return 1 if failures else 0

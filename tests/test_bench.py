@@ -68,6 +68,18 @@ def test_quick_benchmark_runs_every_benchmark_and_writes_its_report(tmp_path):
         assert "PostgreSQL skipped" in text
     assert text in result.stdout  # the same report is printed
 
+    # --append adds a second run, with its own header, after the first.
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--only", "import",
+         "--backends", "sqlite", "--append", "--output", str(output)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    both = output.read_text(encoding="utf-8")
+    assert both.startswith(text)
+    assert both.count("# techmap benchmarks") == 2
+    assert "--only import --backends sqlite --append" in both[len(text) :]
+
 
 def test_unknown_benchmark_is_refused(tmp_path):
     result = subprocess.run(
