@@ -24,6 +24,7 @@ Status = Entry.Status
 def category():
     return Category.objects.create(
         slug="t-lab", name="Test lab", plural="test labs", color="#123456",
+        name_zh="测试实验室", plural_zh="测试实验室们",
     )
 
 
@@ -132,10 +133,17 @@ def test_entry_summary_has_every_documented_field(client, make_entry, category):
     [summary] = get_json(client, "/api/entries?q=t-summary")["results"]
     assert summary == {
         "id": "t-summary", "title": "Summary <b>test</b>", "url": "/entries/t-summary/",
-        "companies": [{"slug": "t-acme", "name": "Acme Test Co"}],
-        "category": {"slug": "t-lab", "name": "Test lab", "color": "#123456"},
-        "secondary_category": {"slug": "t-second", "name": "Second", "color": "#abcdef"},
-        "country": {"iso2": "ZW", "name": Country.objects.get(iso2="ZW").name},
+        # Names in English and Chinese (blank when unknown): the client picks one.
+        "companies": [{"slug": "t-acme", "name": "Acme Test Co", "name_zh": "测试"}],
+        "category": {
+            "slug": "t-lab", "name": "Test lab", "name_zh": "测试实验室", "color": "#123456",
+        },
+        "secondary_category": {
+            "slug": "t-second", "name": "Second", "name_zh": "", "color": "#abcdef",
+        },
+        "country": {
+            "iso2": "ZW", "name": Country.objects.get(iso2="ZW").name, "name_zh": "津巴布韦",
+        },
         "city": "Harare", "precision": "city", "latitude": -17.829245, "longitude": 31.0522,
         "year_started": 2015, "year_ended": 2019, "highlight": True,
     }
@@ -212,7 +220,7 @@ def test_bad_filter_messages_name_the_problem(client):
 # --- /api/entries/{id} -------------------------------------------------------------------
 
 def test_entry_detail_has_every_field_numbered_sources_and_a_citation(client, make_entry, source):
-    topic = Topic.objects.create(slug="t-topic", name="Test topic")
+    topic = Topic.objects.create(slug="t-topic", name="Test topic", name_zh="测试主题")
     cable = {"type": "LineString", "coordinates": [[10.1234567, 1.0], [11.0, 2.0]]}
     entry = make_entry(
         "t-detail", title="Detail entry", address="1 Main St", partners=["A University"],
@@ -225,7 +233,7 @@ def test_entry_detail_has_every_field_numbered_sources_and_a_citation(client, ma
     EntrySource.objects.create(entry=entry, source=second, position=2)
     body = get_json(client, "/api/entries/t-detail")
     assert body["id"] == "t-detail" and body["title"] == "Detail entry"
-    assert body["topics"] == [{"slug": "t-topic", "name": "Test topic"}]
+    assert body["topics"] == [{"slug": "t-topic", "name": "Test topic", "name_zh": "测试主题"}]
     assert body["address"] == "1 Main St" and body["partners"] == ["A University"]
     assert body["financing"] == {"lender": "A Bank", "amount": 1500000.5, "currency": "USD"}
     assert body["description"] == "<p>Said <em>this</em>.</p>"
@@ -287,7 +295,7 @@ def test_geojson_features_use_line_then_point_then_null_geometry(client, make_en
     assert features["t-geo-none"]["geometry"] is None
     props = features["t-geo-point"]["properties"]
     assert props["title"] == "Title of t-geo-point" and props["url"] == "/entries/t-geo-point/"
-    assert props["companies"] == [{"slug": "t-acme", "name": "Acme Test Co"}]
+    assert props["companies"] == [{"slug": "t-acme", "name": "Acme Test Co", "name_zh": "测试"}]
     assert not {"id", "latitude", "longitude"} & set(props)
 
 
@@ -417,9 +425,11 @@ def test_company_profile_has_every_field_and_breakdowns(client, make_entry, comp
         assert key in body
     assert body["party_branches"] == 3 and body["party_source"] == source.citation()
     assert body["entries"] == 2 and body["countries"] == 1
-    assert body["by_category"] == [{"slug": "t-lab", "name": "Test lab", "entries": 2}]
+    assert body["by_category"] == [
+        {"slug": "t-lab", "name": "Test lab", "name_zh": "测试实验室", "entries": 2}]
     assert body["by_country"] == [
-        {"iso2": "ZW", "name": Country.objects.get(iso2="ZW").name, "entries": 2}]
+        {"iso2": "ZW", "name": Country.objects.get(iso2="ZW").name, "name_zh": "津巴布韦",
+         "entries": 2}]
 
 
 def test_unknown_company_or_country_is_404(client):
@@ -434,17 +444,21 @@ def test_category_and_topic_lists_count_published_entries(client, make_entry, ca
     make_entry("t-cat-1").topics.add(topic)
     make_entry("t-cat-draft", status=Status.DRAFT).topics.add(topic)
     categories = {c["slug"]: c for c in get_json(client, "/api/categories")}
-    assert categories["t-lab"] == {"slug": "t-lab", "name": "Test lab", "plural": "test labs",
-                                   "color": "#123456", "description": "", "entries": 1}
+    assert categories["t-lab"] == {
+        "slug": "t-lab", "name": "Test lab", "name_zh": "测试实验室", "plural": "test labs",
+        "plural_zh": "测试实验室们", "color": "#123456", "description": "", "entries": 1,
+    }
     assert len(categories) == Category.objects.count()
     topics = {t["slug"]: t for t in get_json(client, "/api/topics")}
-    assert topics["t-t"] == {"slug": "t-t", "name": "T", "entries": 1}
+    assert topics["t-t"] == {"slug": "t-t", "name": "T", "name_zh": "", "entries": 1}
 
 
 def test_country_list_covers_every_country_or_only_those_with_entries(client):
     every = get_json(client, "/api/countries")
     assert len(every) == Country.objects.count()
-    assert set(every[0]) == {"iso2", "iso3", "name", "region", "subregion", "entries"}
+    assert set(every[0]) == {"iso2", "iso3", "name", "name_zh", "region", "subregion", "entries"}
+    zimbabwe = next(c for c in every if c["iso2"] == "ZW")
+    assert zimbabwe["name_zh"] == "津巴布韦"  # pycountry's Chinese name
     some = get_json(client, "/api/countries?with_entries=true")
     expected = set(Entry.objects.published().exclude(country=None)
                    .values_list("country__iso2", flat=True))
@@ -456,7 +470,9 @@ def test_country_detail_is_case_insensitive_with_breakdowns(client, make_entry):
     body = get_json(client, "/api/countries/zw")
     assert body["iso2"] == "ZW" and body["iso3"] == "ZWE"
     assert body["entries"] == Entry.objects.published().filter(country__iso2="ZW").count()
-    assert {"slug": "t-acme", "name": "Acme Test Co", "entries": 1} in body["by_company"]
+    assert {"slug": "t-acme", "name": "Acme Test Co", "name_zh": "测试", "entries": 1} in (
+        body["by_company"])
+    assert body["name_zh"] == "津巴布韦"
     assert sum(r["entries"] for r in body["by_category"]) == body["entries"]
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from techmap.catalog.dataset import load_dataset, read_dataset, validate_dataset
-from techmap.catalog.models import Company, Entry, Source
+from techmap.catalog.models import Category, Company, Entry, Source, Topic
 
 # The report's notes print their links as "[online](#)"; the only full URLs it prints
 # are China Tech Map marker and company pages, so those are the only URLs allowed.
@@ -185,6 +185,22 @@ def test_loading_again_keeps_curators_edits_unless_asked_to_update():
     assert written["entries"] == 1
     assert entry.title != "Edited by a curator"
     assert entry.entry_sources.count() >= 1
+
+
+@pytest.mark.django_db
+def test_categories_and_topics_carry_chinese_names_that_update_re_applies():
+    category = Category.objects.get(slug="5g-relationship")
+    assert (category.name_zh, category.plural_zh) == ("5G 合作关系", "5G 项目")
+    assert Topic.objects.get(slug="chinese-state-loan").name_zh == "中国国家贷款"
+    assert not Category.objects.filter(name_zh="").exists()
+    assert not Topic.objects.filter(name_zh="").exists()
+    Category.objects.filter(pk=category.pk).update(name_zh="", plural_zh="")
+    load_dataset()  # a curator's edit survives a plain load
+    category.refresh_from_db()
+    assert category.name_zh == ""
+    assert load_dataset(update=True)["categories"] == 1
+    category.refresh_from_db()
+    assert (category.name_zh, category.plural_zh) == ("5G 合作关系", "5G 项目")
 
 
 @pytest.mark.django_db

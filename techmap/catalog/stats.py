@@ -9,7 +9,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from techmap.catalog import names
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource
+from techmap.catalog.names import country_name_zh
 
 
 class JSONItemCount(Func):
@@ -103,6 +105,7 @@ def _by_country(entries) -> list[dict]:
         {
             "iso2": c.iso2,
             "name": c.name,
+            "name_zh": country_name_zh(c.iso2),
             "region": c.region,
             "entries": counts[c.pk]["n_entries"],
             "companies": counts[c.pk]["n_companies"],
@@ -149,10 +152,10 @@ def compute_stats(entries=None) -> dict:
     companies and countries are counted when they have at least one of those entries.
 
     Keys, in this order: ``entries``, ``companies``, ``countries``, ``by_category`` and
-    ``by_company`` (each row: slug, name, entries, countries), ``by_country`` (iso2, name,
-    UN region, entries, companies; most entries first), ``by_region`` (UN region, entries,
-    countries, and ``subregions`` the same per UN subregion; entries without a country are
-    left out) and ``data_points``.
+    ``by_company`` (each row: slug, name, name_zh, entries, countries), ``by_country``
+    (iso2, name, name_zh, UN region, entries, companies; most entries first), ``by_region``
+    (UN region, entries, countries, and ``subregions`` the same per UN subregion; entries
+    without a country are left out) and ``data_points``.
 
     ``data_points`` is the number of non-empty fields of the entries, the sense of the
     report's "17,000+ data points": for each entry, one for each of title, category,
@@ -184,22 +187,26 @@ def compute_stats(entries=None) -> dict:
         "entries": entries.count(),
         "companies": Company.objects.filter(entries__in=ids).distinct().count(),
         "countries": entries.exclude(country=None).values("country").distinct().count(),
-        "by_category": [
-            {"slug": c.slug, "name": c.name, "entries": c.n_entries, "countries": c.n_countries}
-            for c in by_category
-        ],
-        "by_company": [
-            {"slug": c.slug, "name": c.name, "entries": c.n_entries, "countries": c.n_countries}
-            for c in by_company
-        ],
+        "by_category": [_count_row(c) for c in by_category],
+        "by_company": [_count_row(c) for c in by_company],
         "by_country": _by_country(entries),
         "by_region": _by_region(entries),
         "data_points": count_data_points(entries),
     }
 
 
+def _count_row(obj) -> dict:
+    return {
+        "slug": obj.slug, "name": obj.name, "name_zh": obj.name_zh,
+        "entries": obj.n_entries, "countries": obj.n_countries,
+    }
+
+
 def category_plurals() -> dict[str, str]:
-    """Each category's plural by slug, for sentences ('52 5G initiatives ...')."""
+    """Each category's plural by slug in the active language ('5G initiatives', '5G 项目')."""
+    if names.is_chinese():
+        rows = Category.objects.values_list("slug", "plural_zh", "name_zh")
+        return {slug: plural or name for slug, plural, name in rows if plural or name}
     return dict(Category.objects.exclude(plural="").values_list("slug", "plural"))
 
 
@@ -216,8 +223,9 @@ def category_sentence(row: dict, plurals: dict[str, str] | None = None) -> str:
 
     In the active language (the CLI's is English); the category's name is data.
     """
-    many = (plurals or {}).get(row["slug"]) or row["name"]
-    name = row["name"] if row["entries"] == 1 else many
+    one = names.label_of(row)
+    many = (plurals or {}).get(row["slug"]) or one
+    name = one if row["entries"] == 1 else many
     return _("%(entries)s %(name)s across %(countries)s.") % {
         "entries": f"{row['entries']:,}", "name": name, "countries": _countries(row["countries"]),
     }

@@ -144,11 +144,15 @@ class SubmissionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["company"].choices = [
             ("", _("Choose a company…")),
-            *Company.objects.values_list("slug", "name"),
+            *(
+                (slug, names.company_name(name, name_zh))
+                for slug, name, name_zh in Company.objects.values_list("slug", "name", "name_zh")
+            ),
             (OTHER_COMPANY, _("Other…")),
         ]
-        # Country names in the visitor's language (pycountry's translations).
+        # Names in the visitor's language (pycountry's translations, name_zh fields).
         self.fields["country"].label_from_instance = lambda c: names.country_name(c.iso2, c.name)
+        self.fields["category"].label_from_instance = names.label_of
         for name in ("title", "city", "other_company_name"):
             self.fields[name].widget.attrs["maxlength"] = self.fields[name].max_length
         for name, field in self.fields.items():

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-# Pages that need a server: forms, the editors' queue, the admin.
-LIVE_ONLY = ("/submit/", "/review/", "/admin/", "/accounts/", "/i18n/")
+# Pages that need a server: forms, the editors' queue, the admin, the OGC API.
+LIVE_ONLY = ("/submit/", "/review/", "/admin/", "/accounts/", "/i18n/", "/ogc/")
 SUBMIT_PAGE = "/submit/"
 LIST_PATH = "/entries/"
 # Filter forms on these pages send the map's own parameters, which the map applies itself.

@@ -233,7 +233,9 @@ def _entry_record(detail: dict) -> dict:
         detail.get("city") or "",
         " ".join(partners) if isinstance(partners, list) else str(partners),
         country.get("name") or "",
+        country.get("name_zh") or "",  # so a Chinese search finds it, as on the live site
         *(c["name"] for c in companies),
+        *(c.get("name_zh") or "" for c in companies),
     ]
     line = detail.get("line_geometry")
     return {
@@ -274,10 +276,10 @@ def write_static_data(writer: SiteWriter, details: list[dict]) -> None:
         "point_limit": conf["MAP_POINT_LIMIT"],
         "page_size": conf["API_PAGE_SIZE"],
         "max_page_size": conf["API_MAX_PAGE_SIZE"],
-        "companies": _pick(api["companies"], "slug", "name"),
-        "categories": _pick(api["categories"], "slug", "name", "color"),
-        "topics": _pick(api["topics"], "slug", "name"),
-        "countries": _pick(api["countries"], "iso2", "name"),
+        "companies": _pick(api["companies"], "slug", "name", "name_zh"),
+        "categories": _pick(api["categories"], "slug", "name", "name_zh", "color"),
+        "topics": _pick(api["topics"], "slug", "name", "name_zh"),
+        "countries": _pick(api["countries"], "iso2", "name", "name_zh"),
         "entries": [_entry_record(d) for d in details],
     }
     (writer.root / output_path(STATIC_DATA_URL)).write_bytes(orjson.dumps(data))

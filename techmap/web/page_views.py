@@ -61,4 +61,6 @@ def about(request):
 def data(request):
     """/data/: licence, citation, downloads and statistics."""
     site_url = request.build_absolute_uri("/")
-    return render(request, "web/data.html", reference.data_context(site_url, timezone.localdate()))
+    context = reference.data_context(site_url, timezone.localdate())
+    context["ogc_url"] = request.build_absolute_uri("/ogc/")  # the address GIS software takes
+    return render(request, "web/data.html", context)

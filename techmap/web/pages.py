@@ -147,6 +147,14 @@ def _field(name: str, options, selected) -> FilterField:
     return FilterField(name, str(label), list(options), selected, str(any_label))
 
 
+def _labels(queryset) -> list[tuple[str, str]]:
+    """(slug, label in the active language) for categories or topics, in their order."""
+    return [
+        (slug, names.label(name, name_zh))
+        for slug, name, name_zh in queryset.values_list("slug", "name", "name_zh")
+    ]
+
+
 def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:
     """The selects of the filter form; countries are those with published entries."""
     filters = filters or EntryFilters()
@@ -163,9 +171,9 @@ def filter_form_fields(filters: EntryFilters | None) -> list[FilterField]:
     ]
     return [
         _field("company", companies, filters.companies),
-        _field("category", Category.objects.values_list("slug", "name"), filters.categories),
+        _field("category", _labels(Category.objects.all()), filters.categories),
         _field("country", country_options, filters.countries),
-        _field("topic", Topic.objects.values_list("slug", "name"), filters.topics),
+        _field("topic", _labels(Topic.objects.all()), filters.topics),
     ]
 
 

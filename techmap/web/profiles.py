@@ -39,6 +39,24 @@ def localize_companies(rows: list[dict]) -> list[dict]:
     ]
 
 
+def category_counts(entries: QuerySet) -> list[dict]:
+    """count_by() rows of the entries' categories, named in the active language."""
+    rows = (
+        entries.exclude(category__isnull=True)
+        .values("category__slug", "category__name", "category__name_zh")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by("-n", "category__name")
+    )
+    return [
+        {
+            "slug": r["category__slug"],
+            "name": names.label(r["category__name"], r["category__name_zh"]),
+            "entries": r["n"],
+        }
+        for r in rows
+    ]
+
+
 def map_points(entries) -> list[dict]:
     """The located entries as small dicts for the minimap's JSON data block."""
     return [
@@ -69,7 +87,7 @@ def company_context(slug: str) -> dict:
     return {
         "company": company,
         "entries": entries,
-        "by_category": count_by(published, "category__slug", "category__name"),
+        "by_category": category_counts(published),
         "by_country": localize_countries(count_by(published, "country__iso2", "country__name")),
         "points": map_points(entries),
         "n_countries": len({e.country_id for e in entries if e.country_id}),
@@ -114,6 +132,6 @@ def country_context(country: Country) -> dict:
         "name_alt": name_alt,
         "entries": entries,
         "by_company": localize_companies(count_by(published, "companies__slug", "companies__name")),
-        "by_category": count_by(published, "category__slug", "category__name"),
+        "by_category": category_counts(published),
         "points": map_points(entries),
     }

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from techmap.catalog import names
-from techmap.catalog.models import Category, Company
+from techmap.catalog.models import Category
 from techmap.catalog.queries import EntryFilters, FilterError, filter_entries, parse_filters
 from techmap.catalog.stats import (
     category_plurals,
@@ -93,13 +93,12 @@ def active_filters(filters: EntryFilters, form_fields: list[FilterField]) -> lis
 def stats_charts(stats: dict) -> dict[str, BarChart]:
     """The page's four bar charts: per category, company, country (top 25) and UN region."""
     colors = dict(Category.objects.values_list("slug", "color"))
-    chinese = dict(Company.objects.values_list("slug", "name_zh")) if names.is_chinese() else {}
     return {
         "category": bar_chart(
             "category",
             _("Entries per category"),
             stats["by_category"],
-            label=lambda row: row["name"],
+            label=names.label_of,
             value_text=_in_countries,
             color=lambda row: colors.get(row["slug"]),
         ),
@@ -107,7 +106,7 @@ def stats_charts(stats: dict) -> dict[str, BarChart]:
             "company",
             _("Entries per company"),
             stats["by_company"],
-            label=lambda row: chinese.get(row["slug"]) or row["name"],
+            label=names.label_of,
             value_text=_in_countries,
         ),
         "country": bar_chart(

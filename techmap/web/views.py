@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from techmap.catalog import names
 from techmap.catalog.models import Category, Company, Country, Entry, Topic
 from techmap.share.social import site_meta
 
@@ -32,7 +33,10 @@ def map_page(request, template_name="web/map.html"):
         "map_config": {
             "tileUrl": settings.TECHMAP["TILE_URL"],
             "tileAttribution": settings.TECHMAP["TILE_ATTRIBUTION"],
-            "categories": [{"slug": c.slug, "name": c.name, "color": c.color} for c in categories],
+            # Named in the page's language: the legend shows these names.
+            "categories": [
+                {"slug": c.slug, "name": names.label_of(c), "color": c.color} for c in categories
+            ],
         },
     }
     return render(request, template_name, context)

@@ -32,7 +32,15 @@ def country_name(iso2: str, english: str = "") -> str:
 @register.filter
 def company_name(company) -> str:
     """{{ company|company_name }}: 'Chinese (English)' in Chinese when the name is known."""
+    if isinstance(company, dict):  # a stats row
+        return names.company_name(company["name"], company.get("name_zh", ""))
     return names.company_name(company.name, getattr(company, "name_zh", ""))
+
+
+@register.filter
+def local_name(obj) -> str:
+    """{{ category|local_name }}: a category's, topic's or stats row's name in the language."""
+    return names.label_of(obj)
 
 
 @register.filter

@@ -20,6 +20,11 @@
   const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (m, key) => String(values[key]));
   const number = (n) => n.toLocaleString(document.documentElement.lang || 'en');
+  // The API gives every company, category, topic and country `name` and `name_zh` (blank
+  // when unknown) rather than varying by language; show the page's language.
+  const chinese = (document.documentElement.lang || '').toLowerCase().startsWith('zh');
+  const nameOf = (item) => (chinese && item.name_zh) || item.name || '';
+  const companyName = (c) => (chinese && c.name_zh ? `${c.name_zh} (${c.name})` : c.name);
   const config = JSON.parse($('map-config').textContent);
   const mapEl = $('map');
   const form = $('filters');
@@ -179,7 +184,7 @@
       const counts = new Map((facets[name] || []).map((item) => [item.slug || item.iso2, item]));
       counts.forEach((item, value) => {
         if (!box.querySelector(`input[value="${CSS.escape(value)}"]`)) {
-          box.append(makeOption(name, value, item.name));
+          box.append(makeOption(name, value, nameOf(item)));
         }
       });
       box.querySelectorAll('input').forEach((input) => {
@@ -189,7 +194,7 @@
         option.classList.toggle('option--empty', n === 0 && !input.checked);
       });
       const active = state.filters[name].length;
-      form.querySelector(`[data-active-for="${name}"]`).textContent = active ? `(${active} selected)` : '';
+      form.querySelector(`[data-active-for="${name}"]`).textContent = active ? fmt(_('(%(count)s selected)'), { count: active }) : '';
     });
     const years = facets.years || {};
     ['year_from', 'year_to'].forEach((name) => {
@@ -229,7 +234,8 @@
     const shown = categoryFacets.filter((c) => c.count > 0);
     const items = (shown.length ? shown : config.categories).map((c) => {
       const li = document.createElement('li');
-      li.append(swatch(c.color || (categories.get(c.slug) || {}).color || '#666'), document.createTextNode(c.name));
+      const known = categories.get(c.slug) || {}; // named by the page, in its language
+      li.append(swatch(c.color || known.color || '#666'), document.createTextNode(known.name || nameOf(c)));
       return li;
     });
     $('legend-list').replaceChildren(...items);
@@ -498,7 +504,7 @@
   }
 
   function location_(entry) {
-    return [entry.city, entry.country && entry.country.name].filter(Boolean).join(', ');
+    return [entry.city, entry.country && nameOf(entry.country)].filter(Boolean).join(', ');
   }
 
   function openPanel(title, nodes) {
@@ -564,17 +570,17 @@
 
   function renderEntry(entry) {
     const meta = el('dl', 'detail__meta');
-    const companies = (entry.companies || []).map((c) => link(`/companies/${encodeURIComponent(c.slug)}/`, c.name));
+    const companies = (entry.companies || []).map((c) => link(`/companies/${encodeURIComponent(c.slug)}/`, companyName(c)));
     definition(meta, companies.length > 1 ? _('Companies') : _('Company'), companies.length ? joinLinks(companies) : '');
     if (entry.category) {
       const category = el('span');
-      category.append(swatch(entry.category.color || '#666'), entry.category.name);
+      category.append(swatch(entry.category.color || '#666'), nameOf(entry.category));
       definition(meta, _('Category'), category);
     }
     if (entry.country) {
       const place = el('span');
       if (entry.city) place.append(`${entry.city}, `);
-      place.append(link(`/countries/${encodeURIComponent(entry.country.iso2)}/`, entry.country.name));
+      place.append(link(`/countries/${encodeURIComponent(entry.country.iso2)}/`, nameOf(entry.country)));
       definition(meta, _('Location'), place);
     } else {
       definition(meta, _('Location'), location_(entry));
@@ -583,7 +589,7 @@
     const partners = Array.isArray(entry.partners) ? entry.partners.join(', ') : entry.partners;
     definition(meta, _('Partners'), partners);
     definition(meta, _('Financing'), financing(entry));
-    definition(meta, _('Topics'), (entry.topics || []).map((t) => t.name || t).join(', '));
+    definition(meta, _('Topics'), (entry.topics || []).map((t) => (typeof t === 'string' ? t : nameOf(t))).join(', '));
 
     const nodes = [meta];
     if (entry.description) {
@@ -655,10 +661,10 @@
     });
     title.append(a);
     const category = el('td');
-    if (entry.category) category.append(swatch(entry.category.color || '#666'), entry.category.name);
+    if (entry.category) category.append(swatch(entry.category.color || '#666'), nameOf(entry.category));
     tr.append(
       title,
-      el('td', null, (entry.companies || []).map((c) => c.name).join(', ')),
+      el('td', null, (entry.companies || []).map(companyName).join(', ')),
       category,
       el('td', null, location_(entry)),
       el('td', null, years(entry)),

@@ -138,15 +138,15 @@
     const last = [lastStart, lastEnd].filter((y) => y !== null);
     return {
       total: data.entries.filter((e) => matches(e, filters)).length,
-      company: facetRows(tally(without('company'), (e) => e.companies), data.companyBySlug, filters.company, ['slug', 'name']),
+      company: facetRows(tally(without('company'), (e) => e.companies), data.companyBySlug, filters.company, ['slug', 'name', 'name_zh']),
       category: facetRows(
         // Primary and secondary category both count, as the category filter matches both.
         tally(without('category'), (e) => (e.secondary_category && e.secondary_category !== e.category
           ? [e.category, e.secondary_category] : [e.category])),
-        data.categoryBySlug, filters.category, ['slug', 'name', 'color'],
+        data.categoryBySlug, filters.category, ['slug', 'name', 'name_zh', 'color'],
       ),
-      country: facetRows(tally(without('country'), (e) => [e.country]), data.countryByIso2, filters.country, ['iso2', 'name']),
-      topic: facetRows(tally(without('topic'), (e) => e.topics), data.topicBySlug, filters.topic, ['slug', 'name']),
+      country: facetRows(tally(without('country'), (e) => [e.country]), data.countryByIso2, filters.country, ['iso2', 'name', 'name_zh']),
+      topic: facetRows(tally(without('topic'), (e) => e.topics), data.topicBySlug, filters.topic, ['slug', 'name', 'name_zh']),
       years: { min: starts.length ? Math.min(...starts) : null, max: last.length ? Math.max(...last) : null },
     };
   }
@@ -249,7 +249,7 @@
 
   function categoryRef(data, slug) {
     const c = slug ? data.categoryBySlug.get(slug) : null;
-    return c ? { slug: c.slug, name: c.name, color: c.color } : null;
+    return c ? { slug: c.slug, name: c.name, name_zh: c.name_zh, color: c.color } : null;
   }
 
   function summary(entry, data) {
@@ -258,10 +258,13 @@
       id: entry.id,
       title: entry.title,
       url: entry.url,
-      companies: entry.companies.map((slug) => ({ slug, name: data.companyBySlug.get(slug).name })),
+      companies: entry.companies.map((slug) => {
+        const c = data.companyBySlug.get(slug);
+        return { slug, name: c.name, name_zh: c.name_zh };
+      }),
       category: categoryRef(data, entry.category),
       secondary_category: categoryRef(data, entry.secondary_category),
-      country: country ? { iso2: country.iso2, name: country.name } : null,
+      country: country ? { iso2: country.iso2, name: country.name, name_zh: country.name_zh } : null,
       city: entry.city,
       precision: entry.precision,
       latitude: entry.latitude,
