@@ -61,6 +61,17 @@ if [ "$want_test" = 1 ] && ! command -v ogrinfo >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
 fi
 
+# Social card images draw Chinese company and country names with a CJK font (DejaVu has no
+# CJK glyphs); optional: without it the cards leave the Chinese names off.
+if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  log "installing Debian's fonts-wqy-microhei (Chinese names on social cards, 1.6 MB)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  { $sudo_cmd apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends fonts-wqy-microhei >/dev/null; } ||
+    log "could not install fonts-wqy-microhei: social cards will leave Chinese names off"
+fi
+
 # The interface translations (techmap/locale/*/django.po) are compiled to .mo files here,
 # so they always match the .po files; GNU gettext provides msgfmt (and xgettext for the tests).
 if ! command -v msgfmt >/dev/null 2>&1 || ! command -v xgettext >/dev/null 2>&1; then

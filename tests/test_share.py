@@ -335,3 +335,36 @@ def test_world_atlas_outlines_are_the_installed_natural_earth_countries():
     names = {s.numeric: s.name for s in shapes}
     assert names["716"] == "Zimbabwe" and names["076"] == "Brazil"
     assert len(shapes) > 200
+
+
+def _title_band(card: cards.Card) -> Image.Image:
+    image = Image.open(io.BytesIO(cards.render_png.__wrapped__(card)))
+    return image.convert("RGB").crop((0, cards.MAP_HEIGHT + 2, WIDTH, HEIGHT))
+
+
+def test_company_and_country_cards_carry_the_chinese_name(bundled):
+    assert social.company_card(Company.objects.get(slug="huawei")).title_zh == "华为"
+    assert social.country_card(Country.objects.get(iso2="ZW")).title_zh == "津巴布韦"
+
+
+def test_the_chinese_name_is_drawn_beside_the_title_with_a_cjk_font():
+    if cards.cjk_font(40) is None:
+        pytest.skip("no CJK font installed (scripts/setup.sh installs fonts-wqy-microhei)")
+    plain = _title_band(cards.Card(title="Huawei", subtitle="1 entry"))
+    named = _title_band(cards.Card(title="Huawei", title_zh="华为", subtitle="1 entry"))
+    assert plain.tobytes() != named.tobytes()
+    # The name is drawn right of the title, in ink, not as empty boxes in the title's place.
+    left = cards.font(46, bold=True).getlength("Huawei") + 40 + 10
+    box = Image.eval(named.crop((round(left), 0, WIDTH - 250, 70)), lambda v: 255 - v).getbbox()
+    assert box is not None and box[2] - box[0] > 40
+
+
+def test_without_a_cjk_font_the_card_leaves_the_chinese_name_off(monkeypatch):
+    monkeypatch.setattr(cards, "CJK_FONTS", ("no-such-font.ttc",))
+    cards.cjk_font.cache_clear()
+    try:
+        plain = _title_band(cards.Card(title="Huawei", subtitle="1 entry"))
+        named = _title_band(cards.Card(title="Huawei", title_zh="华为", subtitle="1 entry"))
+        assert plain.tobytes() == named.tobytes()
+    finally:
+        cards.cjk_font.cache_clear()

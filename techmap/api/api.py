@@ -15,6 +15,8 @@ api = NinjaAPI(
     version="1",
     description="Published entries of the tech map, their GeoJSON, the map's clustered "
     "points, filter counts, companies, categories, topics, countries and statistics. "
+    "Responses do not vary by language: every company, category, topic and country carries "
+    "`name` (English) and `name_zh` (Chinese, an empty string when unknown). "
     "Data licence: CC BY-SA 4.0.",
     urls_namespace="api",
     # Ninja's docs page loads Swagger UI from a CDN unless "ninja" is an installed app;

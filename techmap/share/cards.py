@@ -39,6 +39,14 @@ REGULAR_FONTS = (
     "Arial.ttf",
 )
 
+# Chinese names need a CJK font (scripts/setup.sh installs Debian's fonts-wqy-microhei);
+# without one the cards simply leave the Chinese name off.
+CJK_FONTS = (
+    "wqy-microhei.ttc",
+    "NotoSansCJK-Regular.ttc",
+    "wqy-zenhei.ttc",
+)
+
 Position = tuple[float, float]  # (lng, lat)
 
 
@@ -54,6 +62,7 @@ class Card:
     """Everything one card shows; hashable, so it is also the cache key of its PNG."""
 
     title: str
+    title_zh: str = ""  # the Chinese name, drawn beside the title when a CJK font is installed
     subtitle: str = ""
     points: tuple[Point, ...] = ()
     lines: tuple[tuple[Position, ...], ...] = ()
@@ -73,6 +82,17 @@ def font(size: int, bold: bool = False) -> ImageFont.ImageFont | ImageFont.FreeT
         except OSError:
             continue
     return ImageFont.load_default(size)
+
+
+@lru_cache(maxsize=4)
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
+    """A font with Chinese glyphs of this size, or None when none is installed."""
+    for name in CJK_FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return None
 
 
 def fit_lines(text: str, face, width: float, max_lines: int) -> list[str]:
@@ -227,10 +247,22 @@ def draw_text(image: Image.Image, card: Card) -> None:
     for line in lines:
         draw.text((40, y), line, font=title_face, fill=INK)
         y += size + 8
+    draw_title_zh(draw, card.title_zh, title_face.getlength(lines[-1]) if lines else 0,
+                  y - size - 8, size, WIDTH - 40 - brand_width)
     if card.subtitle:
         face = font(24)
         (subtitle,) = fit_lines(card.subtitle, face, WIDTH - 80, 1)[:1] or [""]
         draw.text((40, HEIGHT - 44), subtitle, font=face, fill=INK_SOFT)
+
+
+def draw_title_zh(draw, text: str, after: float, y: float, size: int, right: float) -> None:
+    """The Chinese name after the title's last line, if a CJK font is there and it fits."""
+    face = cjk_font(size) if text else None
+    if face is None:
+        return
+    x = 40 + after + (18 if after else 0)
+    if x + face.getlength(text) <= right:
+        draw.text((x, y), text, font=face, fill=INK_SOFT)
 
 
 @lru_cache(maxsize=128)

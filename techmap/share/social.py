@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from techmap.catalog.models import Company, Country, Entry
+from techmap.catalog.names import country_name_zh
 from techmap.share.cards import Card, Point, clamp_lat
 from techmap.web.pages import years_text
 
@@ -145,7 +146,7 @@ def company_facts(company: Company) -> tuple[str, tuple[Point, ...]]:
 
 def company_card(company: Company) -> Card:
     facts, points = company_facts(company)
-    return Card(title=company.name, subtitle=facts, points=points)
+    return Card(title=company.name, title_zh=company.name_zh, subtitle=facts, points=points)
 
 
 def company_meta(request, company: Company) -> SocialMeta:
@@ -181,6 +182,7 @@ def country_facts(country: Country) -> str:
 def country_card(country: Country) -> Card:
     return Card(
         title=country.name,
+        title_zh=country_name_zh(country.iso2),
         subtitle=country_facts(country),
         points=presence_points(Entry.objects.published().filter(country=country)),
         highlight=country.numeric,
