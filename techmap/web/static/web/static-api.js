@@ -138,15 +138,15 @@
     const last = [lastStart, lastEnd].filter((y) => y !== null);
     return {
       total: data.entries.filter((e) => matches(e, filters)).length,
-      company: facetRows(tally(without('company'), (e) => e.companies), data.companyBySlug, filters.company, ['slug', 'name', 'name_zh']),
+      company: facetRows(tally(without('company'), (e) => e.companies), data.companyBySlug, filters.company, ['slug', 'name']),
       category: facetRows(
         // Primary and secondary category both count, as the category filter matches both.
         tally(without('category'), (e) => (e.secondary_category && e.secondary_category !== e.category
           ? [e.category, e.secondary_category] : [e.category])),
-        data.categoryBySlug, filters.category, ['slug', 'name', 'name_zh', 'color'],
+        data.categoryBySlug, filters.category, ['slug', 'name', 'color'],
       ),
-      country: facetRows(tally(without('country'), (e) => [e.country]), data.countryByIso2, filters.country, ['iso2', 'name', 'name_zh']),
-      topic: facetRows(tally(without('topic'), (e) => e.topics), data.topicBySlug, filters.topic, ['slug', 'name', 'name_zh']),
+      country: facetRows(tally(without('country'), (e) => [e.country]), data.countryByIso2, filters.country, ['iso2', 'name']),
+      topic: facetRows(tally(without('topic'), (e) => e.topics), data.topicBySlug, filters.topic, ['slug', 'name']),
       years: { min: starts.length ? Math.min(...starts) : null, max: last.length ? Math.max(...last) : null },
     };
   }
