@@ -234,8 +234,9 @@ def test_stats_json_has_the_documented_shape(initialised):
         assert isinstance(stats[key], int)
     assert stats["by_category"] and stats["by_company"]
     for row in stats["by_category"] + stats["by_company"]:
-        assert list(row) == ["slug", "name", "entries", "countries"]
+        assert list(row) == ["slug", "name", "name_zh", "entries", "countries"]
         assert isinstance(row["slug"], str) and isinstance(row["name"], str)
+        assert isinstance(row["name_zh"], str)
         assert isinstance(row["entries"], int) and row["entries"] > 0
         assert isinstance(row["countries"], int)
 
