@@ -291,6 +291,14 @@ def report(results: list[dict]) -> str:
             f"| {len(ours['failures'])}/{len(base['failures'])} | {r['runs']} "
             f"| {' '.join(map(str, r['load_before']))} |"
         )
+    failures = [
+        f"- {r['size']:,} on {r['backend']}, {side}: {message}"
+        for r in results
+        for side in ("ours", "baseline")
+        for message in sorted(set(r[side]["failures"]))
+    ]
+    if failures:
+        lines += ["", "Failed runs:", "", *failures]
     return "\n".join(lines) + "\n"
 
 

@@ -267,7 +267,7 @@ def report(results: list[dict]) -> str:
             lat = f"{latency['p50']:,.0f} / {latency['p99']:,.0f} ms" if latency else "—"
             lines.append(
                 f"| {r['size']:,} | {r['backend']} | {name} | {r['clients']} × {t['seconds']:.0f} "
-                f"| {t['rps']:,.1f} | {hello:,.1f} | {r['ratios'].get(name, 0):.2f} | {lat} "
+                f"| {t['rps']:,.1f} | {hello:,.1f} | {r['ratios'].get(name, 0):.2g} | {lat} "
                 f"| {t['requests']:,} | {t['error_total']:,} "
                 f"| {' '.join(map(str, r['load_before']))} |"
             )
