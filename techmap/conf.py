@@ -122,6 +122,12 @@ SETTINGS = [
         "'*' means any site, 'none' none. Every other page refuses framing.",
     ),
     Setting(
+        "RESPONSE_CACHE_MB",
+        32,
+        "Megabytes of finished public answers (pages, API, map data) each server process "
+        "keeps and reuses until the published data change; 0 turns this cache off.",
+    ),
+    Setting(
         "MAP_POINT_LIMIT",
         2000,
         "Below this many matching entries in view the map receives single points; "

@@ -25,3 +25,12 @@ def fresh_memos():
     from techmap.catalog import memo
 
     memo.forget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_response_cache():
+    """Each test starts with an empty per-process answer cache (techmap.web.response_cache):
+    tests roll their data back, so a version seen in one test can come back in the next."""
+    from techmap.web import response_cache
+
+    response_cache.forget()

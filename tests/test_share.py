@@ -276,8 +276,8 @@ def test_cards_are_cached_by_http_and_in_process(client, located):
     assert "public" in first["Cache-Control"] and first["ETag"] and first["Last-Modified"]
     again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
-    info = cards.render_png.cache_info()
-    assert (info.misses, info.hits) == (1, 1)  # the second answer reused the drawing
+    # Drawn once: the second answer came from the answer cache or the drawing memo.
+    assert cards.render_png.cache_info().misses == 1
 
 
 def test_cards_render_with_pillows_own_font_when_no_font_is_installed(monkeypatch):

@@ -41,6 +41,7 @@ from django.utils.http import http_date, parse_http_date_safe
 
 from techmap.catalog.models import Entry
 from techmap.releases.models import Release
+from techmap.web import response_cache
 
 PUBLIC_MAX_AGE = 60
 PRIVATE_PATHS = ("/admin/", "/review/", "/submit/")
@@ -175,6 +176,13 @@ class PublicCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        cache = response_cache.shared_cache()
+        key = cache and response_cache.key_for(request, PRIVATE_PATHS)
+        if key:
+            version_before = read_data_version()  # exact: the cache must never serve stale data
+            stored = cache.get(key, version_before)
+            if stored is not None:
+                return self._conditional(request, stored.response())
         response = self.get_response(request)
         if request.method not in ("GET", "HEAD"):
             return response
@@ -191,9 +199,9 @@ class PublicCacheMiddleware:
         if is_translated(response):
             # The language comes from the django_language cookie or Accept-Language.
             patch_vary_headers(response, ["Accept-Language", "Cookie"])
-        version = None
+        version = version_before if key else None
         if not response.has_header("Last-Modified"):
-            version = data_version()
+            version = version or data_version()
             if version.modified:
                 response["Last-Modified"] = http_date(version.modified.timestamp())
         if not response.has_header("ETag"):
@@ -201,6 +209,14 @@ class PublicCacheMiddleware:
                 response["ETag"] = (version or data_version()).etag
             else:
                 set_response_etag(response)
+        if key:
+            stored = response_cache.storable(response, version_before)
+            if stored is not None:
+                cache.put(key, stored)
+        return self._conditional(request, response)
+
+    @staticmethod
+    def _conditional(request, response):
         # A streamed body answered by a 304 is never started; it is released when the
         # response is dropped (close() here would also fire request_finished mid-request).
         return get_conditional_response(
