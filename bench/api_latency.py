@@ -42,6 +42,9 @@ SWEEP = [  # (bbox, zoom): a pan and zoom tour of the map
     ("100,0,140,45", 4), ("-130,20,-60,55", 3), ("-114.3,50.9,-113.9,51.2", 10),
 ]  # fmt: skip
 TITLE = "Map API at scale"
+# Repeated requests would otherwise be answered from the per-process answer cache
+# (web/response_cache.py); these figures are about computing the answers.
+NO_ANSWER_CACHE = {"TECHMAP_RESPONSE_CACHE_MB": "0"}
 
 
 def _rss_kb(pid: int) -> int:
@@ -105,7 +108,7 @@ def measure(ds, repeat: int, log) -> dict:
     result = {"size": ds.size, "backend": ds.backend}
     log(f"  naive GeoJSON export of {ds.size:,} entries on {ds.backend}")
     result["naive"] = naive_geojson_bytes(ds)
-    with served(ds.env, workers=2) as (url, process):
+    with served(ds.env, workers=2, extra_env=NO_ANSWER_CACHE) as (url, process):
         session = requests.Session()
         company = top_company(session, url)
         facet_filter = f"company={company}" if company else ""
@@ -141,7 +144,7 @@ def measure(ds, repeat: int, log) -> dict:
         "bench.api_worker",
         ["--database-url", ds.database_url, f"--bbox={CITY_BBOX}", "--zoom", CITY_ZOOM,
          "--facet-filter", facet_filter, "--repeat", repeat],
-        ds.env,
+        {**ds.env, **NO_ANSWER_CACHE},
     )  # fmt: skip
     return result
 
@@ -157,7 +160,9 @@ def report(results: list[dict]) -> str:
         "Each data set is the bundled data plus N SYNTHETIC entries from `techmap synth` "
         "(points around real cities by population, 2% cables), served by `techmap serve "
         "--workers 2` (gunicorn sync workers: one connection per request, no keep-alive) on "
-        "loopback; HTTP times are client-side wall-clock times with `requests`.",
+        "loopback; HTTP times are client-side wall-clock times with `requests`. The "
+        "per-process answer cache is off (TECHMAP_RESPONSE_CACHE_MB=0): these figures are "
+        "the cost of computing each answer.",
         "",
         f"### a. bbox: `/api/map?bbox={CITY_BBOX}&zoom={CITY_ZOOM}` (around Calgary) vs a raw "
         "query + orjson",
