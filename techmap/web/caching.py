@@ -45,12 +45,11 @@ from techmap.web import response_cache
 
 PUBLIC_MAX_AGE = 60
 PRIVATE_PATHS = ("/admin/", "/review/", "/submit/")
-# How long one process reuses data_version(). MAX(updated) has no index to use, so at
-# 1,000,000 entries it is a full scan (~120 ms of CPU on SQLite): read at most every 10 s it
-# costs about 1% of a core per worker. Answers may already be PUBLIC_MAX_AGE seconds old in
-# any cache, so 10 s more do not change what readers can expect; hashed ETags (every
-# non-streamed body) are exact regardless. With an index on Entry.updated this can be ~1 s.
-VERSION_TTL = 10.0
+# How long one process reuses data_version() for Last-Modified and streamed downloads' weak
+# ETags. The read is a few indexed MAX()es (about a millisecond); answers may already be
+# PUBLIC_MAX_AGE seconds old in any cache, so a second more changes nothing for readers.
+# The answer cache (response_cache) and the memos read the version exactly, every request.
+VERSION_TTL = 1.0
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,7 @@ def read_data_version() -> DataVersion:
     history), a release, and any history row of the catalog (edits and deletions of entries,
     companies, sources, categories, topics in the admin; indexed, so cheap). The top entry id
     catches bulk deletions of the newest entries (``techmap synth --delete``), which leave
-    no history. MAX(updated) is a full scan until Entry.updated has an index, hence
-    VERSION_TTL.
+    no history. Every part is an indexed MAX() or a small COUNT().
     """
     qn = connection.ops.quote_name
     entries, releases = qn(Entry._meta.db_table), qn(Release._meta.db_table)
