@@ -82,6 +82,18 @@ def techmap_server(
 
 
 @contextmanager
+def bundled_server(data_dir: Path):
+    """`techmap serve` on a fresh SQLite database in data_dir holding the bundled dataset,
+    with the default settings (no tile server, any site may frame /embed/)."""
+    env = {**os.environ, "TECHMAP_DATA_DIR": str(data_dir), "TECHMAP_DEBUG": "false"}
+    for name in ("TECHMAP_DATABASE_URL", "TECHMAP_TILE_URL", "TECHMAP_EMBED_ANCESTORS"):
+        env.pop(name, None)  # always the temporary SQLite file and the defaults
+    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True)
+    with techmap_server(env, data_dir, seconds=90) as url:
+        yield url
+
+
+@contextmanager
 def chromium_browser():
     """Debian's Chromium driven by Playwright (one sync Playwright instance at a time)."""
     from playwright.sync_api import sync_playwright

@@ -6,15 +6,13 @@ Expected values come from the running server's API, never from the bundled datas
 """
 
 import json
-import os
 import re
-import subprocess
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.servers import TECHMAP, chromium_browser, techmap_server
+from tests.servers import bundled_server, chromium_browser
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -28,12 +26,7 @@ READY = "body[data-map-ready='true']"
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory):
     """A real `techmap serve` on a fresh SQLite database holding the bundled dataset."""
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "TECHMAP_DATA_DIR": str(data_dir), "TECHMAP_DEBUG": "false"}
-    env.pop("TECHMAP_DATABASE_URL", None)  # always the temporary SQLite file
-    env.pop("TECHMAP_TILE_URL", None)  # the default: no tile server
-    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True)
-    with techmap_server(env, data_dir, seconds=90) as url:
+    with bundled_server(tmp_path_factory.mktemp("browser-data")) as url:
         yield url
 
 

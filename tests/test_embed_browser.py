@@ -6,9 +6,7 @@ small standard-library HTTP server for the "other site". Run alone with: pytest 
 """
 
 import json
-import os
 import re
-import subprocess
 import threading
 import urllib.request
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.servers import TECHMAP, chromium_browser, free_port, techmap_server
+from tests.servers import bundled_server, chromium_browser, free_port
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -30,13 +28,7 @@ READY = "body[data-map-ready='true']"
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("embed-data")
-    env = {**os.environ, "TECHMAP_DATA_DIR": str(data_dir), "TECHMAP_DEBUG": "false"}
-    env.pop("TECHMAP_DATABASE_URL", None)
-    env.pop("TECHMAP_TILE_URL", None)
-    env.pop("TECHMAP_EMBED_ANCESTORS", None)  # the default: any site may frame /embed/
-    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True)
-    with techmap_server(env, data_dir, seconds=90) as url:
+    with bundled_server(tmp_path_factory.mktemp("embed-data")) as url:
         yield url
 
 

@@ -4,14 +4,12 @@ Run alone with: pytest -m browser tests/test_i18n_browser.py
 """
 
 import json
-import os
 import re
-import subprocess
 import urllib.request
 
 import pytest
 
-from tests.servers import TECHMAP, chromium_browser, techmap_server
+from tests.servers import bundled_server, chromium_browser
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -25,12 +23,7 @@ READY = "body[data-map-ready='true']"
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
     """A real `techmap serve` on a fresh SQLite database holding the bundled dataset."""
-    data_dir = tmp_path_factory.mktemp("i18n-browser-data")
-    env = {**os.environ, "TECHMAP_DATA_DIR": str(data_dir), "TECHMAP_DEBUG": "false"}
-    env.pop("TECHMAP_DATABASE_URL", None)
-    env.pop("TECHMAP_TILE_URL", None)
-    subprocess.run([str(TECHMAP), "init"], env=env, check=True, capture_output=True)
-    with techmap_server(env, data_dir, seconds=90) as url:
+    with bundled_server(tmp_path_factory.mktemp("i18n-browser-data")) as url:
         yield url
 
 
@@ -110,8 +103,9 @@ def test_the_entry_panel_list_and_legend_name_things_in_chinese(chromium, server
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
     context.set_default_timeout(TIMEOUT_MS)
     host = server_url.split("//", 1)[1].split(":")[0]
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "domain": host,
-                          "path": "/"}])
+    context.add_cookies(
+        [{"name": "django_language", "value": "zh-hans", "domain": host, "path": "/"}]
+    )
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
