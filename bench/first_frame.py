@@ -228,6 +228,8 @@ def measure(ds, log=print, quick: bool = False, runs: int | None = None) -> dict
                 try:
                     for i in range(runs):
                         for side, page_url in (("ours", f"{url}/"), ("baseline", static.url)):
+                            if any(s["ms"] is None for s in samples[side]):
+                                continue  # it failed once: another try costs the time limit again
                             log(f"  first frame: {side}, run {i + 1}/{runs}")
                             samples[side].append(first_frame(browser, page_url, timeout_s))
                 finally:
@@ -274,7 +276,7 @@ def report(results: list[dict]) -> str:
         "clustering, the same MapLibre build, map options and CSP, served by a static server "
         "on loopback. Ratio = ours / baseline (below 1: ours is faster). Bytes: everything "
         "the page transferred (data: API answers or the GeoJSON file). Failed: runs that did "
-        "not draw within the time limit.",
+        "not draw within the time limit (a side that failed once is not run again).",
         "",
         "| Entries | Backend | Ours | Baseline | Ratio | Ours bytes (data) "
         "| Baseline bytes (data) | Failed ours/baseline | Runs | Load avg |",

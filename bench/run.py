@@ -47,6 +47,7 @@ BENCHMARKS = {
 }
 REPEAT = {"import": 3, "api": 15}  # runs per measurement; --quick: 1 (api: 3)
 BIG = 1_000_000  # from this size on, imports run once (each takes minutes)
+SYNTH_SECONDS_TARGET = 60.0  # `techmap synth --entries 1000000`, issue 5
 
 
 def log(message: str) -> None:
@@ -81,6 +82,24 @@ def run_one(name: str, module, target, quick: bool, results: dict, failures: lis
         where = target if name == "import" else (target.size, target.backend)
         failures.append(f"{name} at {where}: {type(exc).__name__}: {str(exc)[:800]}")
         log(traceback.format_exc())
+
+
+def datasets_report(built: list[tuple[int, str, float]]) -> str:
+    """The Markdown section of how long `techmap synth` took to build each data set."""
+    lines = [
+        "## Synthetic data sets",
+        "",
+        "`techmap synth --entries N --seed 1` into a fresh database holding the bundled data "
+        "(whole command: start-up, generation, writes, indexes, statistics). Target: "
+        f"1,000,000 entries in < {SYNTH_SECONDS_TARGET:.0f} s.",
+        "",
+        "| entries | backend | synth (s) | entries/s | target met |",
+        "|---:|---|---:|---:|---|",
+    ]
+    for size, backend, seconds in built:
+        verdict = common.met(seconds < SYNTH_SECONDS_TARGET) if size >= BIG else "n/a"
+        lines.append(f"| {size:,} | {backend} | {seconds:.1f} | {size / seconds:,.0f} | {verdict} |")
+    return "\n".join(lines) + "\n"
 
 
 def header(info: dict, args, started: dt.datetime, finished: dt.datetime, loads: list) -> list:
@@ -134,6 +153,7 @@ def main(argv=None) -> int:
         notes.append(f"- PostgreSQL skipped: no server answers at {POSTGRES_ADMIN_URL} "
                      "(set TECHMAP_BENCH_POSTGRES_URL).")  # fmt: skip
     results = {name: [] for name in modules}
+    built: list[tuple[int, str, float]] = []
     failures: list[str] = []
     for size in sizes:
         for backend in backends:
@@ -146,6 +166,7 @@ def main(argv=None) -> int:
                 start = time.perf_counter()
                 with dataset(size, backend, log=log) as ds:
                     log(f"  data set built in {time.perf_counter() - start:.0f} s")
+                    built.append((size, backend, ds.build_seconds))
                     for name in served_names:
                         run_one(name, modules[name], ds, args.quick, results, failures)
             loads.append(common.load_average())
@@ -154,7 +175,8 @@ def main(argv=None) -> int:
     lines = header(info, args, started, finished, loads) + notes
     if failures:
         lines += ["", "## Failures", ""] + [f"- {f}" for f in failures]
-    sections = [modules[name].report(rows) for name, rows in results.items() if rows]
+    sections = [datasets_report(built)] if built else []
+    sections += [modules[name].report(rows) for name, rows in results.items() if rows]
     text = "\n".join(lines) + "\n\n" + "\n".join(sections)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.append and args.output.exists():

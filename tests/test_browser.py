@@ -220,3 +220,28 @@ def test_list_view_gives_keyboard_access_to_entries(map_page, live_server_url):
     expect(map_page.locator("#detail")).to_be_hidden()
     assert map_page.evaluate("() => document.activeElement.textContent") == title
     assert map_page.console_errors == []
+
+
+def _outline_feature_count(page) -> int:
+    return page.evaluate(
+        "() => window.techmap.map.getSource('countries').serialize().data.features.length"
+    )
+
+
+def test_first_view_draws_coarse_outlines_and_zooming_in_loads_detailed_ones(
+    map_page, live_server_url
+):
+    open_map(map_page, f"{live_server_url}/")
+    outlines = [u for u in map_page.requested_urls if "/world-atlas/" in u]
+    assert [u.rsplit("/", 1)[1].split(".")[0] for u in outlines] == ["countries-110m"]
+    coarse = _outline_feature_count(map_page)
+    assert coarse > 100
+
+    with map_page.expect_response(re.compile(r"world-atlas/countries-50m")) as detail:
+        map_page.evaluate("() => window.techmap.map.jumpTo({center: [10, 50], zoom: 5})")
+    assert detail.value.ok
+    # The 1:50m file holds more countries and islands than the 1:110m one.
+    map_page.wait_for_function(
+        f"() => window.techmap.map.getSource('countries').serialize().data.features.length > {coarse}"
+    )
+    assert map_page.console_errors == []

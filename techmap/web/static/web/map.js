@@ -281,11 +281,30 @@
     return { version: 8, sources, layers };
   }
 
-  async function addCountries() {
-    const response = await fetch(mapEl.dataset.countriesUrl);
+  async function loadOutlines(url) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const topo = await response.json();
-    const land = window.techmapOutlines.countries(topo);
-    const borders = window.techmapOutlines.borders(topo);
+    return { land: window.techmapOutlines.countries(topo), borders: window.techmapOutlines.borders(topo) };
+  }
+
+  /* The first view draws the small 1:110m outlines (a seventh of the bytes and of the
+   * polygons to tessellate); the 1:50m ones replace them once the user zooms in. */
+  const DETAIL_ZOOM = 3;
+  let detailedOutlines = null;
+
+  function detailOutlinesWhenZoomed() {
+    if (detailedOutlines || map.getZoom() < DETAIL_ZOOM || !map.getSource('countries')) return;
+    detailedOutlines = loadOutlines(mapEl.dataset.countriesDetailUrl).then(({ land, borders }) => {
+      map.getSource('countries').setData(land);
+      map.getSource('borders').setData(borders);
+    }).catch(() => {
+      detailedOutlines = null; // the coarse outlines stay; the next zoom tries again
+    });
+  }
+
+  async function addCountries() {
+    const { land, borders } = await loadOutlines(mapEl.dataset.countriesUrl);
     map.addSource('countries', { type: 'geojson', data: land });
     map.addSource('borders', { type: 'geojson', data: borders });
     const before = map.getLayer('cables') ? 'cables' : undefined;
@@ -753,7 +772,8 @@
     refreshFacets();
     if (state.entry) selectEntry(state.entry, { fly: !start.zoom });
     if (state.view === 'list') setView('list');
-    const outlines = addCountries().catch((error) => {
+    map.on('zoomend', detailOutlinesWhenZoomed);
+    const outlines = addCountries().then(detailOutlinesWhenZoomed, (error) => {
       showMessage(fmt(_('Could not load the country outlines: %(error)s'), { error: error.message }));
     });
     await Promise.all([outlines, refreshMap()]);
