@@ -98,7 +98,8 @@ def datasets_report(built: list[tuple[int, str, float]]) -> str:
     ]
     for size, backend, seconds in built:
         verdict = common.met(seconds < SYNTH_SECONDS_TARGET) if size >= BIG else "n/a"
-        lines.append(f"| {size:,} | {backend} | {seconds:.1f} | {size / seconds:,.0f} | {verdict} |")
+        rate = f"{size / seconds:,.0f}"
+        lines.append(f"| {size:,} | {backend} | {seconds:.1f} | {rate} | {verdict} |")
     return "\n".join(lines) + "\n"
 
 

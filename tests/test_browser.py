@@ -242,6 +242,8 @@ def test_first_view_draws_coarse_outlines_and_zooming_in_loads_detailed_ones(
     assert detail.value.ok
     # The 1:50m file holds more countries and islands than the 1:110m one.
     map_page.wait_for_function(
-        f"() => window.techmap.map.getSource('countries').serialize().data.features.length > {coarse}"
+        "(coarse) => window.techmap.map.getSource('countries')"
+        ".serialize().data.features.length > coarse",
+        arg=coarse,
     )
     assert map_page.console_errors == []
