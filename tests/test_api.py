@@ -10,9 +10,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.http import QueryDict
 
+from techmap.catalog.facets import compute_facets
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Source, Topic
-from techmap.catalog.queries import filter_entries, parse_filters
+from techmap.catalog.queries import EntryFilters, filter_entries, parse_filters
 from techmap.catalog.stats import compute_stats
 
 pytestmark = pytest.mark.django_db
@@ -399,6 +401,87 @@ def test_facets_without_filters_match_the_published_entries(client, draft_and_re
     years = [y for y in published.values_list("year_started", flat=True) if y]
     assert body["years"]["min"] == min(years)
     assert set(body["category"][0]) == {"slug", "name", "color", "count"}
+
+
+def brute_force_facets(filters):
+    """Facet counts by definition, in Python: per facet, the published entries matching
+    every filter except its own."""
+    # The text search is the shared filter's (q matches many fields): taken as it is.
+    searched = set(filter_entries(EntryFilters(q=filters.q)).values_list("pk", flat=True))
+
+    def matches(entry, skip):
+        if filters.q and entry.pk not in searched:
+            return False
+        companies = {c.slug for c in entry.companies.all()}
+        topics = {t.slug for t in entry.topics.all()}
+        categories = {entry.category.slug} | (
+            {entry.secondary_category.slug} if entry.secondary_category else set())
+        started, ended = entry.year_started, entry.year_ended
+        tests = {
+            "company": not filters.companies or companies & set(filters.companies),
+            "category": not filters.categories or categories & set(filters.categories),
+            "country": not filters.countries
+            or (entry.country is not None and entry.country.iso2 in filters.countries),
+            "topic": not filters.topics or topics & set(filters.topics),
+            "years": (filters.year_from is None
+                      or (ended is not None and ended >= filters.year_from)
+                      or (ended is None and started is not None))
+            and (filters.year_to is None or (started is not None and started <= filters.year_to)),
+        }
+        return all(ok for facet, ok in tests.items() if facet != skip)
+
+    entries = list(Entry.objects.published().select_related(
+        "category", "secondary_category", "country").prefetch_related("companies", "topics"))
+    counts = {facet: {} for facet in ("company", "category", "country", "topic")}
+    for entry in entries:
+        keys = {
+            "company": [c.slug for c in entry.companies.all()],
+            "category": list(dict.fromkeys(
+                [entry.category.slug]
+                + ([entry.secondary_category.slug] if entry.secondary_category else []))),
+            "country": [entry.country.iso2] if entry.country else [],
+            "topic": [t.slug for t in entry.topics.all()],
+        }
+        for facet, values in keys.items():
+            if matches(entry, facet):
+                for value in values:
+                    counts[facet][value] = counts[facet].get(value, 0) + 1
+    in_range = [e for e in entries if matches(e, "years")]
+    starts = [e.year_started for e in in_range if e.year_started is not None]
+    ends = [y for e in in_range for y in (e.year_started, e.year_ended) if y is not None]
+    years = {"min": min(starts) if starts else None, "max": max(ends) if ends else None}
+    total = sum(1 for e in entries if matches(e, None))
+    return total, counts, years
+
+
+@pytest.mark.parametrize("query", [
+    "", "company=t-acme", "company=t-acme,t-other", "category=t-lab", "category=t-second",
+    "country=KE", "country=KE,ZW&company=t-other", "topic=t-topic", "topic=t-topic&country=ZW",
+    "year_from=2015", "year_to=2016&category=t-lab", "year_from=2014&year_to=2018&company=t-acme",
+    "company=t-acme&category=t-second&country=ZW&topic=t-topic&year_from=2010",
+    "company=t-other&q=Title",
+])
+def test_facets_equal_counts_by_definition_for_combined_filters(client, make_entry, query):
+    other = Company.objects.create(slug="t-other", name="Other Test Co")
+    second = Category.objects.create(slug="t-second", name="Second", color="#654321")
+    topic = Topic.objects.create(slug="t-topic", name="Test topic")
+    make_entry("t-bf-1", year_started=2012, year_ended=2016).companies.add(other)  # two chosen
+    make_entry("t-bf-2", country="KE", secondary_category=second, year_started=2018)
+    make_entry("t-bf-3", country=None, lat=None, lng=None, year_started=2015).topics.add(topic)
+    make_entry("t-bf-4", category=second, secondary_category=second).topics.add(topic)
+    make_entry("t-bf-5", status=Status.DRAFT, year_started=1990).companies.add(other)
+    make_entry("t-bf-6", country="KE", year_started=2010, year_ended=2014).companies.set([other])
+
+    body = get_json(client, f"/api/facets?{query}")
+    total, counts, years = brute_force_facets(parse_filters(QueryDict(query)))
+    assert body["total"] == total
+    for facet, key in (("company", "slug"), ("category", "slug"), ("country", "iso2"),
+                       ("topic", "slug")):
+        assert {r[key]: r["count"] for r in body[facet] if r["count"]} == counts[facet], facet
+    assert body["years"] == years
+    # Filtered answers reuse the whole table's counts (kept per data version) for a facet
+    # whose only filter is its own; those equal the counts made afresh.
+    assert compute_facets(parse_filters(QueryDict(query))) == body
 
 
 # --- companies, taxonomy, countries ------------------------------------------------------

@@ -150,15 +150,7 @@ def filter_entries(filters: EntryFilters, queryset: QuerySet | None = None) -> Q
         qs = qs.filter(country__iso2__in=filters.countries)
     if filters.topics:
         qs = qs.filter(topics__slug__in=filters.topics)
-    # An entry overlaps the year range when it started before its end and had not ended
-    # before its start; entries without years only match when no year filter is set.
-    if filters.year_from is not None:
-        qs = qs.filter(
-            Q(year_ended__gte=filters.year_from)
-            | Q(year_ended__isnull=True, year_started__isnull=False)
-        )
-    if filters.year_to is not None:
-        qs = qs.filter(year_started__lte=filters.year_to)
+    qs = qs.filter(years_q(filters.year_from, filters.year_to))
     if filters.q:
         for word in filters.q.split()[:10]:
             qs = qs.filter(
@@ -177,6 +169,22 @@ def filter_entries(filters: EntryFilters, queryset: QuerySet | None = None) -> Q
         # Joins through many-to-many relations can repeat rows; keep each entry once.
         qs = Entry.objects.filter(pk__in=qs.values("pk"))
     return qs
+
+
+def years_q(year_from: int | None, year_to: int | None, prefix: str = "") -> Q:
+    """Entries (or, with prefix "entry__", rows pointing at them) overlapping the years.
+
+    An entry overlaps the year range when it started before its end and had not ended
+    before its start; entries without years only match when no year filter is set.
+    """
+    q = Q()
+    if year_from is not None:
+        q &= Q(**{f"{prefix}year_ended__gte": year_from}) | Q(
+            **{f"{prefix}year_ended__isnull": True, f"{prefix}year_started__isnull": False}
+        )
+    if year_to is not None:
+        q &= Q(**{f"{prefix}year_started__lte": year_to})
+    return q
 
 
 def entries_in_bbox(queryset: QuerySet, bbox: tuple[float, float, float, float]) -> QuerySet:
