@@ -57,7 +57,8 @@ def point_features(queryset: QuerySet) -> list[tuple[int, dict]]:
     points in view this is several times faster than instances with prefetched companies.
     """
     rows = list(queryset.values_list(*POINT_FIELDS))
-    links = Entry.companies.through.objects.filter(entry_id__in=[r[0] for r in rows])
+    # The links of the same entries by subquery: faster than sending thousands of ids back.
+    links = Entry.companies.through.objects.filter(entry__in=queryset.order_by().values("pk"))
     pairs = list(links.values_list("entry_id", "company_id"))
     # The few companies named once, in the database's name order, not joined to every link.
     companies = Company.objects.filter(pk__in={c for _e, c in pairs}).order_by("name")
