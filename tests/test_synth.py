@@ -107,6 +107,28 @@ def test_the_same_seed_gives_the_same_rows_and_another_seed_other_rows(bundled):
     assert first != list(synth.generate_rows(profile, 500, 12))
 
 
+def test_rows_drawn_in_a_child_process_are_the_rows_of_the_generator(bundled, monkeypatch):
+    profile = synth.read_profile()
+    monkeypatch.setattr(synth, "CHUNK_SIZE", 400)  # 1,000 rows: drawn in a child process
+    chunks = list(synth.generated_chunks(profile, 1000, 11))
+    assert [len(c) for c in chunks] == [400, 400, 200]
+    assert [row for chunk in chunks for row in chunk] == list(
+        synth.generate_rows(profile, 1000, 11)
+    )
+
+
+def test_a_failure_while_drawing_rows_in_the_child_process_is_raised(bundled, monkeypatch):
+    def broken(profile, count, seed):
+        yield from ()
+        raise ValueError("no cities")
+
+    monkeypatch.setattr(synth, "CHUNK_SIZE", 100)
+    monkeypatch.setattr(synth, "generate_rows", broken)
+    with pytest.raises(synth.SynthError, match="no cities"):
+        synth.add_synthetic_entries(1000, 3)
+    assert synth.synthetic_entries().count() == 0
+
+
 def test_the_same_seed_writes_the_same_entries_again_after_delete(bundled):
     synth.add_synthetic_entries(N, 5)
     before = _snapshot()
