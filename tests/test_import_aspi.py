@@ -19,7 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from techmap.catalog.models import Category, Company, Entry, Source, Topic
-from techmap.exchange.importers import run_import
+from techmap.exchange.importers import bulk, parallel, run_import, writer
 from techmap.exchange.importers.aspi import COLUMNS, parse_aspi
 from techmap.exchange.importers.base import csv_records
 
@@ -430,3 +430,133 @@ def test_cli_import_killed_with_sigkill_leaves_the_database_before_or_after(empt
         process.wait()
     assert count_rows(data_dir) in (0, n)
     assert count_rows(data_dir, "catalog_entrysource") in (0, n)
+
+
+# --- parsing large files on every core -------------------------------------------------------
+
+
+def _parallel_file(tmp_path, **changes) -> Path:
+    rows = [
+        aspi_row(
+            i,
+            text=f'<p>Row {i}, "quoted",\nsee <a href="https://example.org/{i}">source {i}</a></p>',
+        )
+        for i in range(1, 301)
+    ]
+    rows[50]["label"] = ""  # invalid
+    rows[120] = aspi_row(3)  # the id of row 3 again, in another part
+    rows[200]["overseas_infrastructure_lat"] = "95"
+    rows[250]["text"] = '<a href="javascript:alert(1)">x</a>'
+    for index, cells in changes.items():
+        rows[int(index[1:])].update(cells)
+    return write_aspi_csv(tmp_path / "big.csv", rows)
+
+
+def _parse_in_parts(path, monkeypatch):
+    """parse_aspi(path) cut into small parts on two workers; also whether the cut was used."""
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "PART", 4096)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    used = []
+    real = parallel.parse_in_parallel
+
+    def spy(*args):
+        parts = real(*args)
+        used.append(parts is not None)
+        return parts
+
+    monkeypatch.setattr(parallel, "parse_in_parallel", spy)
+    return parse_aspi(path), used == [True]
+
+
+def test_parsing_in_parallel_gives_the_same_records_errors_and_lines(db, tmp_path, monkeypatch):
+    path = _parallel_file(tmp_path)
+    single = parse_aspi(path)
+    assert [(e.line, e.column) for e in single.errors] == [
+        (102, "label"),
+        (242, "company_overseas_infrastructure_id"),
+        (401, "overseas_infrastructure_lat"),  # row 120 above took a single line
+        (501, "text"),
+    ]
+    in_parts, used = _parse_in_parts(path, monkeypatch)
+    assert used
+    assert in_parts.errors == single.errors
+    assert in_parts.records == single.records
+    assert len(in_parts.records) == 296
+
+
+def test_a_stray_quote_makes_a_large_file_parse_in_one_process(db, tmp_path, monkeypatch):
+    # A quote inside an unquoted cell is a literal character to the csv module, and would
+    # shift a cut made by counting quotes.
+    path = _parallel_file(tmp_path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert ",Synthetic test entry 11," in text
+    path.write_text(text.replace(",Synthetic test entry 11,", ',Test 11 is "odd,', 1))
+    single = parse_aspi(path)
+    in_parts, used = _parse_in_parts(path, monkeypatch)
+    assert not used
+    assert (in_parts.records, in_parts.errors) == (single.records, single.errors)
+    assert single.records[10].title == 'Test 11 is "odd'
+
+
+# --- large loads set the indexes aside -------------------------------------------------------
+
+INDEXED_TABLES = ("catalog_entry", "catalog_entry_companies", "catalog_entry_topics",
+                  "catalog_entrysource")  # fmt: skip
+
+
+def _index_definitions() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return sorted(sql for t in INDEXED_TABLES for _, sql in bulk._secondary_indexes(cursor, t))
+
+
+def _large_load(tmp_path, monkeypatch) -> tuple[Path, list]:
+    """A file with more new entries than the table holds, and a record of whether the
+    import set the indexes aside."""
+    monkeypatch.setattr(writer, "INDEXES_ASIDE_FROM", 1)
+    n = Entry.objects.count() + 20
+    rows = [aspi_row(800_000 + i) for i in range(n)]  # ids no bundled entry holds
+    path = write_aspi_csv(tmp_path / "load.csv", rows)
+    used = []
+    real = bulk.indexes_set_aside
+
+    def spy(models, when=True):
+        used.append(when)
+        return real(models, when)
+
+    monkeypatch.setattr(bulk, "indexes_set_aside", spy)
+    return path, used
+
+
+def test_a_large_load_sets_the_indexes_aside_and_builds_them_again(db, tmp_path, monkeypatch):
+    before = _index_definitions()
+    assert len(before) >= 8
+    path, used = _large_load(tmp_path, monkeypatch)
+    n = Entry.objects.count()
+    out, err, failure = import_file(path)
+    assert failure is None, err
+    assert used == [True]
+    assert _index_definitions() == before
+    assert Entry.objects.count() == n + len(path.read_text().splitlines()) - 1  # all new
+    out, err, failure = import_file(path)  # and again: nothing changes
+    assert "unchanged" in out and "created 0, updated 0" in out
+
+
+def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, monkeypatch):
+    from django.db import DatabaseError
+
+    before = _index_definitions()
+    counts = Entry.objects.count(), Source.objects.count()
+    path, used = _large_load(tmp_path, monkeypatch)
+
+    def fail(*args):
+        raise DatabaseError("simulated failure while the indexes are set aside")
+
+    monkeypatch.setattr(writer, "_sync_links", fail)
+    out, err, failure = import_file(path)
+    assert failure is not None and "simulated failure" in str(failure)
+    assert used == [True]
+    assert _index_definitions() == before
+    assert (Entry.objects.count(), Source.objects.count()) == counts

@@ -42,6 +42,7 @@ def run_import(
 ) -> ImportReport:
     """Parse, validate and write one file; nothing is written if any row is invalid unless
     skip_invalid, and nothing at all on a dry run. All writes happen in one transaction."""
+    from techmap.exchange.importers import bulk
     from techmap.exchange.importers.writer import write_records
 
     result = parse(path, fmt, aliases=aliases)
@@ -53,7 +54,7 @@ def run_import(
     )
     if result.errors and not skip_invalid:
         return report
-    with transaction.atomic():
+    with bulk.large_cache(), transaction.atomic():
         counts = write_records(result.records, status=status)
         if dry_run:
             transaction.set_rollback(True)

@@ -22,6 +22,8 @@ from django.utils.text import slugify
 
 from techmap.catalog import gazetteer
 from techmap.catalog.models import Entry
+from techmap.catalog.sanitize import sanitize_html
+from techmap.exchange.importers import parallel
 from techmap.exchange.importers.base import (
     ImportFormatError,
     ParseResult,
@@ -35,7 +37,6 @@ from techmap.exchange.importers.values import (
     html_links,
     is_http_url,
     looks_like_formula,
-    parse_coordinate,
     parse_year,
 )
 
@@ -88,6 +89,7 @@ def split_id_name(cell: str) -> tuple[str, str]:
     return "", " ".join(cell.split())
 
 
+@functools.cache
 def file_source(filename: str) -> SourceRecord:
     """The citation of the imported file, for rows whose text links to no source."""
     return SourceRecord(
@@ -110,90 +112,126 @@ def place(city: str, iso2: str) -> tuple[float | None, float | None, str]:
     return None, None, Entry.Precision.NONE
 
 
-class _Row:
-    """Reads one row's cells, collecting a RowError for every problem."""
+@functools.lru_cache(maxsize=65536)
+def _name_cell(cell: str) -> tuple[str, str]:
+    """(name, reason the cell is invalid or "") of a stripped '<id> | <name>' cell.
 
-    def __init__(self, line: int, cells: dict[str, str], errors: list[RowError]):
-        self.line, self.cells, self.errors = line, cells, errors
-        # Cells are read several times each; strip them once.
-        self.stripped = {column: cell.strip() for column, cell in cells.items()}
-
-    def error(self, column: str, reason: str):
-        self.errors.append(RowError(self.line, column, reason))
-
-    def text(self, column: str) -> str:
-        return self.stripped.get(column, "")
-
-    def name(self, column: str, required: bool = False) -> str:
-        cell = self.text(column)
-        ident, name = split_id_name(cell)
-        if looks_like_formula(cell) or looks_like_formula(name):
-            self.error(column, f"{cell[:40]!r} looks like a spreadsheet formula")
-            return ""
-        if ident and not ident.isdigit():
-            self.error(column, f"{cell[:40]!r} is not of the form '<id> | <name>'")
-            return ""
-        if required and not name:
-            self.error(column, "a value is required")
-        return name
-
-    def read(self, column: str, reader, *args):
-        try:
-            return reader(self.text(column), *args)
-        except ValueError as exc:
-            self.error(column, str(exc))
-            return None
+    Files repeat the same few companies, categories and topics on every row: cached.
+    """
+    ident, name = split_id_name(cell)
+    if looks_like_formula(cell) or looks_like_formula(name):
+        return "", f"{cell[:40]!r} looks like a spreadsheet formula"
+    if ident and not ident.isdigit():
+        return "", f"{cell[:40]!r} is not of the form '<id> | <name>'"
+    return name, ""
 
 
-def _row_to_record(row: _Row, filename: str) -> EntryRecord | None:
-    n_errors = len(row.errors)
-    ident = row.text("company_overseas_infrastructure_id")
+@functools.lru_cache(maxsize=4096)
+def _country_cell(cell: str) -> tuple[str, str]:
+    """(ISO code, reason the country is unknown or "") of a country_id cell with a name."""
+    try:
+        return country_iso2(split_id_name(cell)[1]), ""
+    except ValueError as exc:
+        return "", str(exc)
+
+
+@functools.lru_cache(maxsize=1024)
+def _year_cell(cell: str) -> tuple[int | None, str]:
+    try:
+        return parse_year(cell), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _coordinate(cell: str, limit: float, what: str) -> tuple[float | None, str]:
+    if not cell:
+        return None, ""
+    try:
+        value = float(cell)
+    except ValueError:
+        return None, f"{cell[:40]!r} is not a {what}"
+    if value != value or not -limit <= value <= limit:  # NaN or out of range
+        return None, f"{what} {value} is outside -{limit:g}..{limit:g}"
+    return value, ""
+
+
+# Records share their (immutable) names and sources: one object per distinct value.
+_named = functools.lru_cache(maxsize=65536)(lambda name: NamedRef(name=name))
+_cited = functools.lru_cache(maxsize=65536)(lambda title, url: SourceRecord(title=title, url=url))
+
+
+def _row_values(line: int, cells: dict[str, str], errors: list):
+    """The values of one row (see _record()), or None after adding a RowError per problem
+    to errors."""
+    n_errors = len(errors)
+
+    def error(column: str, reason: str) -> None:
+        errors.append(RowError(line, column, reason))
+
+    def name(column: str, required: bool = False) -> str:
+        value, reason = _name_cell(cells.get(column, "").strip())
+        if reason:
+            error(column, reason)
+        elif required and not value:
+            error(column, "a value is required")
+        return value
+
+    ident = cells["company_overseas_infrastructure_id"].strip()
     if not ident:
-        row.error("company_overseas_infrastructure_id", "a value is required")
+        error("company_overseas_infrastructure_id", "a value is required")
     elif not ident.isdigit() or len(ident) > 12:
-        row.error("company_overseas_infrastructure_id", f"{ident[:40]!r} is not a row number")
-    company = row.name("company_id", required=True)
-    category = row.name("infrastructure_type_id", required=True)
-    secondary = row.name("secondary_infrastructure_type_id")
-    topics = [t for t in (row.name(c) for c in TOPIC_COLUMNS) if t]
-    title = " ".join(row.text("label").split())
+        error("company_overseas_infrastructure_id", f"{ident[:40]!r} is not a row number")
+    company = name("company_id", required=True)
+    category = name("infrastructure_type_id", required=True)
+    secondary = name("secondary_infrastructure_type_id")
+    topics = [t for t in (name(c) for c in TOPIC_COLUMNS) if t]
+    title = " ".join(cells["label"].split())
     if not title:
-        row.error("label", "a value is required")
+        error("label", "a value is required")
     elif len(title) > MAX_TITLE:
-        row.error("label", f"longer than {MAX_TITLE} characters")
+        error("label", f"longer than {MAX_TITLE} characters")
     elif looks_like_formula(title):
-        row.error("label", f"{title[:40]!r} looks like a spreadsheet formula")
-    city = " ".join(row.text("city").split())
+        error("label", f"{title[:40]!r} looks like a spreadsheet formula")
+    city = " ".join(cells.get("city", "").split())
     if looks_like_formula(city):
-        row.error("city", f"{city[:40]!r} looks like a spreadsheet formula")
+        error("city", f"{city[:40]!r} looks like a spreadsheet formula")
     iso2 = ""
-    country_name = row.name("country_id")
-    if country_name:
-        iso2 = row.read("country_id", lambda text: country_iso2(split_id_name(text)[1])) or ""
-    lat = row.read("overseas_infrastructure_lat", parse_coordinate, 90, "latitude")
-    lng = row.read("overseas_infrastructure_lng", parse_coordinate, 180, "longitude")
-    lat_blank = not row.text("overseas_infrastructure_lat")
-    lng_blank = not row.text("overseas_infrastructure_lng")
-    if lat_blank != lng_blank:
-        column = "overseas_infrastructure_lng" if lng_blank else "overseas_infrastructure_lat"
-        row.error(column, "give both latitude and longitude, or neither")
-    started = row.read("year_commenced", parse_year)
-    ended = row.read("year_ended", parse_year)
+    if name("country_id"):
+        iso2, reason = _country_cell(cells["country_id"].strip())
+        if reason:
+            error("country_id", reason)
+    lat_cell = cells["overseas_infrastructure_lat"].strip()
+    lng_cell = cells["overseas_infrastructure_lng"].strip()
+    lat, reason = _coordinate(lat_cell, 90, "latitude")
+    if reason:
+        error("overseas_infrastructure_lat", reason)
+    lng, reason = _coordinate(lng_cell, 180, "longitude")
+    if reason:
+        error("overseas_infrastructure_lng", reason)
+    if (not lat_cell) != (not lng_cell):
+        column = "overseas_infrastructure_lng" if not lng_cell else "overseas_infrastructure_lat"
+        error(column, "give both latitude and longitude, or neither")
+    started, reason = _year_cell(cells.get("year_commenced", "").strip())
+    if reason:
+        error("year_commenced", reason)
+    ended, reason = _year_cell(cells.get("year_ended", "").strip())
+    if reason:
+        error("year_ended", reason)
     if started and ended and ended < started:
-        row.error("year_ended", f"{ended} is before year_commenced {started}")
-    highlight = row.text("highlight").lower()
+        error("year_ended", f"{ended} is before year_commenced {started}")
+    highlight = cells.get("highlight", "").strip().lower()
     if highlight not in YES_NO_WORDS:
-        row.error("highlight", f"{highlight[:40]!r} is not yes/no")
-    raw_text = row.cells.get("text") or ""
+        error("highlight", f"{highlight[:40]!r} is not yes/no")
+    raw_text = cells["text"] or ""
     sources = []
     for href, label in html_links(raw_text):
         if not is_http_url(href):
-            row.error("text", f"link {href[:60]!r} is not an http or https URL")
+            error("text", f"link {href[:60]!r} is not an http or https URL")
         elif len(href) > 2000:
-            row.error("text", "a link is longer than 2000 characters")
+            error("text", "a link is longer than 2000 characters")
         else:
-            sources.append(SourceRecord(title=(label or href)[:500], url=href))
-    if len(row.errors) > n_errors:
+            sources.append(((label or href)[:500], href))
+    if len(errors) > n_errors:
         return None
 
     precision = Entry.Precision.NONE
@@ -208,29 +246,84 @@ def _row_to_record(row: _Row, filename: str) -> EntryRecord | None:
         ("cable_owner", "cable_owner"),
         ("type_of_company_id_ref", "type_of_company"),
     ):
-        if row.text(column):
-            refs[key] = " ".join(row.text(column).split())
+        value = cells.get(column, "")
+        if value and not value.isspace():
+            refs[key] = " ".join(value.split())
+    description = raw_text.strip()
+    # Plain values, not objects: parallel workers send these back, and tuples of strings
+    # cross between processes several times faster than dataclasses.
+    return (
+        ident,
+        title,
+        company,
+        category,
+        secondary,
+        tuple(topics),
+        iso2,
+        city,
+        " ".join(cells.get("street address", "").split())[:500],
+        lat,
+        lng,
+        str(precision),
+        started,
+        ended,
+        description,
+        sanitize_html(description),
+        highlight in TRUE_WORDS,
+        refs,
+        tuple(dict.fromkeys(sources)),
+    )
+
+
+def _record(values: tuple, filename: str) -> EntryRecord:
+    """The EntryRecord of the values _row_values() read from a row."""
+    (ident, title, company, category, secondary, topics, iso2, city, address, lat, lng,
+     precision, started, ended, description, clean, highlight, refs, sources) = values  # fmt: skip
     return EntryRecord(
         public_id=f"ctm-{ident}",
         external_key=(EXTERNAL_KEY, ident),
         title=title,
-        companies=[NamedRef(name=company)],
-        category=NamedRef(name=category),
-        secondary_category=NamedRef(name=secondary) if secondary else None,
-        topics=[NamedRef(name=t) for t in topics],
+        companies=[_named(company)],
+        category=_named(category),
+        secondary_category=_named(secondary) if secondary else None,
+        topics=[_named(t) for t in topics],
         country=iso2,
         city=city,
-        address=" ".join(row.text("street address").split())[:500],
+        address=address,
         latitude=lat,
         longitude=lng,
         precision=precision,
         year_started=started,
         year_ended=ended,
-        description=raw_text.strip(),
-        highlight=highlight in TRUE_WORDS,
+        description=description,
+        clean_description=clean,
+        highlight=highlight,
         external_refs=refs,
-        sources=list(dict.fromkeys(sources)) or [file_source(filename)],
+        sources=[_cited(*s) for s in sources] or [file_source(filename)],
     )
+
+
+def parse_rows(rows, header: list[str]) -> list[tuple]:
+    """(line, id or None, values or None, errors) of each (line, cells) of rows.
+
+    The id is None for rows too broken to have one; the caller rejects repeated ids, which
+    needs every row of the file (parallel workers each see a part of it).
+    """
+    parsed = []
+    width = len(header)
+    for line, row in rows:
+        if isinstance(row, Exception):
+            parsed.append((line, None, None, [RowError(line, "", f"not valid CSV ({row})")]))
+            continue
+        if len(row) != width:
+            reason = f"wrong column count: {len(row)} cells, expected {width}"
+            parsed.append((line, None, None, [RowError(line, "", reason)]))
+            continue
+        errors = []
+        cells = dict(zip(header, row, strict=True))
+        values = _row_values(line, cells, errors)
+        parsed.append((line, cells["company_overseas_infrastructure_id"].strip(), values, errors))
+    return parsed
 
 
 def parse_aspi(path) -> ParseResult:
@@ -247,28 +340,27 @@ def parse_aspi(path) -> ParseResult:
     duplicated = sorted({h for h in header if header.count(h) > 1 and h})
     if duplicated:
         raise ImportFormatError(f"{path.name}: column(s) {', '.join(duplicated)} appear twice.")
+    parsed = None
+    if len(text) >= parallel.PARALLEL_FROM:
+        parsed = parallel.parse_in_parallel(text, header, parse_rows)
+    if parsed is None:
+        parsed = [parse_rows(rows, header)]
     result = ParseResult()
     first_line: dict[str, int] = {}
-    for line, row in rows:
-        if isinstance(row, Exception):
-            result.errors.append(RowError(line, "", f"not valid CSV ({row})"))
-            continue
-        if len(row) != len(header):
-            result.errors.append(
-                RowError(line, "", f"wrong column count: {len(row)} cells, expected {len(header)}")
-            )
-            continue
-        reader = _Row(line, dict(zip(header, row, strict=True)), result.errors)
-        ident = reader.text("company_overseas_infrastructure_id")
-        if ident and ident in first_line:
-            reader.error(
-                "company_overseas_infrastructure_id",
-                f"duplicate id {ident} (first on line {first_line[ident]})",
-            )
-            continue
-        if ident:
-            first_line[ident] = line
-        record = _row_to_record(reader, path.name)
-        if record is not None:
-            result.records.append(record)
+    for part in parsed:
+        for line, ident, values, errors in part:
+            if ident and ident in first_line:
+                result.errors.append(
+                    RowError(
+                        line,
+                        "company_overseas_infrastructure_id",
+                        f"duplicate id {ident} (first on line {first_line[ident]})",
+                    )
+                )
+                continue
+            if ident:
+                first_line[ident] = line
+            result.errors.extend(errors)
+            if values is not None:
+                result.records.append(_record(values, path.name))
     return result

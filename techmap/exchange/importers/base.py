@@ -99,11 +99,11 @@ def read_text(path, expected: str) -> str:
     return text
 
 
-def csv_records(text: str):
+def csv_records(text: str, first_line: int = 1):
     """(header, iterator of (line number where the record starts, cells)); blank lines skipped.
 
     Line numbers are physical lines, so a quoted cell holding newlines still reports the
-    line on which its record begins.
+    line on which its record begins. first_line is the number of text's first line.
     """
     import csv
     import io
@@ -115,19 +115,23 @@ def csv_records(text: str):
         header = []
     except csv.Error as exc:
         raise ImportFormatError(f"the first line is not CSV ({exc}).") from None
+    return [h.strip() for h in header], csv_rows(reader, first_line - 1)
 
-    def rows():
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield start, exc
-                continue
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            yield start, row
 
-    return [h.strip() for h in header], rows()
+def csv_rows(reader, offset: int = 0):
+    """(line number where the record starts, cells or csv.Error) of each non-blank record
+    of a csv.reader; offset is the number of lines before the reader's text."""
+    import csv
+
+    while True:
+        start = offset + reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, exc
+            continue
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        yield start, row

@@ -74,6 +74,9 @@ class EntryRecord:
     year_started: int | None = None
     year_ended: int | None = None
     description: str = ""  # HTML; write_records() sanitises it
+    # The description already sanitised, by a parser that does it (in parallel) while it
+    # reads; None lets write_records() sanitise it.
+    clean_description: str | None = None
     highlight: bool = False
     external_refs: dict = field(default_factory=dict)
     sources: list[SourceRecord] = field(default_factory=list)

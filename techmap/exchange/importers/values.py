@@ -124,10 +124,21 @@ class _LinkParser(HTMLParser):
             self._open[1] += data
 
 
+# The plain shapes most descriptions are made of: <a href="URL">text</a> with no entity,
+# tag or angle bracket inside, and a few bare formatting tags. Text made only of these reads
+# the same with a regular expression as with the HTML parser, about twenty times faster.
+_SIMPLE_LINK = re.compile(r'<a href="([^"<>&]*)">([^<>&]*)</a>')
+_SIMPLE_TAG = re.compile(r"</?(?:p|br|em|strong|i|b|ul|ol|li|blockquote|q|cite) ?/?>")
+
+
 def html_links(html: str) -> list[tuple[str, str]]:
     """(href, link text) of every <a href> in html, in document order."""
-    if not html or "<a" not in html.lower():
+    if not html or ("<a" not in html and "<A" not in html):
         return []  # no <a> tag can start without "<a": skip the (slow) parser
+    if "&" not in html:
+        links = _SIMPLE_LINK.findall(html)
+        if "<" not in _SIMPLE_TAG.sub("", _SIMPLE_LINK.sub("", html)):
+            return [(href.strip(), " ".join(text.split())) for href, text in links]
     parser = _LinkParser()
     parser.feed(html or "")
     parser.close()

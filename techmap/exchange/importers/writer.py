@@ -52,6 +52,8 @@ ENTRY_FIELDS = (
     "external_refs",
 )
 CENTS = Decimal("0.01")
+# New entries from which, when they outnumber the existing ones, indexes are set aside.
+INDEXES_ASIDE_FROM = 20_000
 
 
 def _prepared(values: dict, preparers: list) -> list:
@@ -76,6 +78,7 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     attnames = [f.attname for f in fields]
     preparers = [(f.attname, bulk.db_preparer(f)) for f in fields]
     existing = find_existing(records, attnames)
+    entries_before = Entry.objects.count()
 
     now = timezone.now()
     db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
@@ -105,7 +108,9 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
             "financing_currency": rec.financing_currency,
             "year_started": rec.year_started,
             "year_ended": rec.year_ended,
-            "description": sanitize_html(rec.description),
+            "description": sanitize_html(rec.description)
+            if rec.clean_description is None
+            else rec.clean_description,
             "status": status,
             "highlight": rec.highlight,
             "external_refs": dict(rec.external_refs),
@@ -130,6 +135,35 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
         )
 
     columns = [f.column for f in fields]
+    # A load much larger than the table goes faster without its indexes; they are built
+    # again before the history is written (its queries need them).
+    set_aside = len(new_rows) >= max(INDEXES_ASIDE_FROM, entries_before)
+    link_models = [Entry.companies.through, Entry.topics.through, EntrySource]
+    with bulk.indexes_set_aside([Entry, *link_models], when=set_aside):
+        touched, created_pks, changed_pks, pk_of = _write_entries(
+            new_rows, changed_rows, links, existing, pk_of, columns
+        )
+
+    # An entry whose only change is a relation counts as updated and gets a new timestamp.
+    relation_only = touched - created_pks - changed_pks
+    for chunk in bulk.chunks(sorted(relation_only)):
+        Entry.objects.filter(pk__in=chunk).update(updated=now)
+    updated = len(changed_pks | relation_only)
+    _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
+    return {
+        "created": len(created_pks),
+        "updated": updated,
+        "unchanged": len(records) - len(created_pks) - updated,
+        "companies_created": companies.created,
+        "categories_created": categories.created,
+        "topics_created": topics.created,
+        "sources_created": sources.created,
+    }
+
+
+def _write_entries(new_rows, changed_rows, links, existing, pk_of, columns):
+    """Insert the new entries, update the changed ones and make every entry's links what
+    the records say; return (entries whose links changed, created pks, changed pks, pk_of)."""
     bulk.insert_rows(Entry, ["public_id", *columns, "created", "updated"], new_rows)
     created_ids = set(entry_ids([row[0] for row in new_rows]).items())
     pk_of.update(created_ids)
@@ -149,22 +183,7 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     ):
         wanted = {pk_of[link[0]]: link[index] for link in links}
         touched |= _sync_links(through, fk, wanted, existing_pks, ordered)
-
-    # An entry whose only change is a relation counts as updated and gets a new timestamp.
-    relation_only = touched - created_pks - changed_pks
-    for chunk in bulk.chunks(sorted(relation_only)):
-        Entry.objects.filter(pk__in=chunk).update(updated=now)
-    updated = len(changed_pks | relation_only)
-    _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
-    return {
-        "created": len(created_pks),
-        "updated": updated,
-        "unchanged": len(records) - len(created_pks) - updated,
-        "companies_created": companies.created,
-        "categories_created": categories.created,
-        "topics_created": topics.created,
-        "sources_created": sources.created,
-    }
+    return touched, created_pks, changed_pks, pk_of
 
 
 def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) -> None:

@@ -1,0 +1,127 @@
+"""Parse a large CSV file on every core: the text is cut at record boundaries into parts
+that worker processes read and validate at the same time.
+
+A record boundary is a line end with an even number of quote characters before it. That
+holds when every quote belongs to a well-formed quoted cell; a worker checks it for its
+part, and when any part has a stray quote (or a record the csv module rejects), the
+caller parses the whole file in one process instead, so results never depend on the cut.
+Workers are forked: they share the parent's copy of the text and loaded modules, and
+send back only their parsed rows.
+"""
+
+import concurrent.futures
+import csv
+import io
+import multiprocessing
+import os
+import re
+import threading
+import time
+
+from techmap.catalog import gazetteer
+from techmap.exchange.importers.base import csv_rows
+from techmap.exchange.importers.values import country_iso2
+
+# Files smaller than this parse faster in one process than it takes to start workers.
+PARALLEL_FROM = 8 * 1024 * 1024  # characters
+PART = 2 * 1024 * 1024  # characters per part: many parts keep both workers busy to the end
+# A well-formed quoted cell: it starts a cell and its closing quote ends one.
+_QUOTED = re.compile(r'(?:(?<=[,\n\r])|^)"[^"]*(?:""[^"]*)*"(?=[,\r\n]|$)')
+
+_text = ""  # the text being parsed, shared with forked workers
+
+
+def _record_end(text: str, start: int, stop: int) -> int:
+    """The position after the first line end at or after stop with an even number of
+    quotes in text[start:end] (a record boundary), or len(text)."""
+    quotes = text.count('"', start, stop)
+    while True:
+        end = text.find("\n", stop)
+        if end < 0:
+            return len(text)
+        quotes += text.count('"', stop, end + 1)
+        stop = end + 1
+        if quotes % 2 == 0:
+            return stop
+
+
+def _line_count(text: str, start: int, end: int) -> int:
+    """Lines in text[start:end] as the csv module counts them (\\n, \\r\\n or \\r)."""
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
+
+
+def parts(text: str, start: int, first_line: int, size: int = PART):
+    """(start, end, number of the first line) of consecutive parts of text from start."""
+    line = first_line
+    while start < len(text):
+        end = _record_end(text, start, min(start + size, len(text)))
+        yield start, end, line
+        line += _line_count(text, start, end)
+        start = end
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker start-up: exit when the importing process dies (e.g. killed), rather than
+    wait forever for work that will never come."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _parse_part(job):
+    start, end, first_line, header, parse_rows = job
+    part = _text[start:end]
+    if '"' in part and '"' in _QUOTED.sub("", part):
+        return None  # a stray quote: the cut may be wrong
+    rows = list(csv_rows(csv.reader(io.StringIO(part, newline=""), strict=False), first_line - 1))
+    if any(isinstance(row, Exception) for _, row in rows):
+        return None  # the csv module's recovery may depend on where the part starts
+    return parse_rows(rows, header)
+
+
+def workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def parse_in_parallel(text: str, header: list[str], parse_rows):
+    """parse_rows() of every record after the header, as a list of per-part results in file
+    order; None when the file cannot be cut safely (parse it in one process then)."""
+    global _text
+    header_end = _record_end(text, 0, 0)
+    if _line_count(text, 0, header_end) != 1 or '"' in _QUOTED.sub("", text[:header_end]):
+        return None
+    if workers() < 2:
+        return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    jobs = [
+        (start, end, line, header, parse_rows)
+        for start, end, line in parts(text, header_end, 1 + _line_count(text, 0, header_end))
+    ]
+    # Loaded once here, the gazetteer and country names are shared by the forked workers
+    # instead of being loaded by each.
+    gazetteer.city_point("", "")
+    country_iso2("China")
+    _text = text
+    try:
+        with concurrent.futures.ProcessPoolExecutor(
+            workers(),
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
+            results = []
+            for result in pool.map(_parse_part, jobs):
+                if result is None:
+                    pool.shutdown(cancel_futures=True)
+                    return None
+                results.append(result)
+            return results
+    finally:
+        _text = ""
