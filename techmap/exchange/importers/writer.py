@@ -17,7 +17,7 @@ from techmap.catalog import history
 from techmap.catalog.dataset import load_countries
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Source, Topic
 from techmap.catalog.sanitize import sanitize_html
-from techmap.exchange.importers import bulk
+from techmap.exchange.importers import ANALYZE_AFTER, bulk, refresh_statistics
 from techmap.exchange.importers.lookups import (
     Sources,
     Taxonomy,
@@ -143,6 +143,11 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
         touched, created_pks, changed_pks, pk_of = _write_entries(
             new_rows, changed_rows, links, existing, pk_of, columns
         )
+
+    if len(created_pks) + len(changed_pks) >= ANALYZE_AFTER:
+        # The history is copied from these tables in chunks by entry id: without fresh
+        # statistics PostgreSQL scans the whole link tables for every chunk (minutes at 1M).
+        refresh_statistics()
 
     # An entry whose only change is a relation counts as updated and gets a new timestamp.
     relation_only = touched - created_pks - changed_pks
