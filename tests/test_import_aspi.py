@@ -560,3 +560,22 @@ def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, 
     assert used == [True]
     assert _index_definitions() == before
     assert (Entry.objects.count(), Source.objects.count()) == counts
+
+
+def test_a_large_import_leaves_fresh_planner_statistics(db, monkeypatch):
+    from django.db import connection
+
+    from techmap import exchange
+
+    monkeypatch.setattr(exchange.importers, "ANALYZE_AFTER", 1)  # the fixture counts as large
+    run_import(DATA_CSV, "aspi")
+    entries = Entry.objects.count()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # One row per index of the table; its first number is the table's row count.
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'catalog_entry'")
+            counts = {int(stat.split()[0]) for (stat,) in cursor.fetchall()}
+            assert counts == {entries}
+        else:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'catalog_entry'")
+            assert cursor.fetchone()[0] == entries
