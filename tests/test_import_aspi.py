@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from techmap.catalog.models import Category, Company, Entry, Source, Topic
-from techmap.exchange.importers import bulk, parallel, run_import, writer
+from techmap.catalog import bulkload, history
+from techmap.catalog.models import Category, Company, Entry, EntrySource, Source, Topic
+from techmap.exchange.importers import ImportFormatError, parallel, run_import, writer
 from techmap.exchange.importers.aspi import COLUMNS, parse_aspi
 from techmap.exchange.importers.base import csv_records
 
@@ -499,47 +500,55 @@ def test_a_stray_quote_makes_a_large_file_parse_in_one_process(db, tmp_path, mon
     assert single.records[10].title == 'Test 11 is "odd'
 
 
-# --- large loads set the indexes aside -------------------------------------------------------
+# --- large loads set the indexes (and PostgreSQL's foreign keys) aside ------------------------
 
-INDEXED_TABLES = ("catalog_entry", "catalog_entry_companies", "catalog_entry_topics",
-                  "catalog_entrysource")  # fmt: skip
+LOADED_TABLES = ["catalog_entry", "catalog_entry_companies", "catalog_entry_topics",
+                 "catalog_entrysource"]  # fmt: skip
 
 
-def _index_definitions() -> list[str]:
+def _set_aside_objects() -> list[str]:
+    """The create statements of every index and foreign key a large load sets aside."""
     from django.db import connection
 
+    tables = LOADED_TABLES + history.tables([Entry, EntrySource, Source])
     with connection.cursor() as cursor:
-        return sorted(sql for t in INDEXED_TABLES for _, sql in bulk._secondary_indexes(cursor, t))
+        return sorted(create for _, create in bulkload.schema_objects(cursor, tables))
 
 
 def _large_load(tmp_path, monkeypatch) -> tuple[Path, list]:
-    """A file with more new entries than the table holds, and a record of whether the
-    import set the indexes aside."""
+    """A file with more new entries than the entry and history tables hold, and a record of
+    which tables the import set aside."""
     monkeypatch.setattr(writer, "INDEXES_ASIDE_FROM", 1)
-    n = Entry.objects.count() + 20
+    monkeypatch.setattr(history, "IDS_AS_PARAMETERS", 5)  # history ids by temporary table
+    n = max(Entry.objects.count(), Entry.history.count()) + 20
     rows = [aspi_row(800_000 + i) for i in range(n)]  # ids no bundled entry holds
     path = write_aspi_csv(tmp_path / "load.csv", rows)
     used = []
-    real = bulk.indexes_set_aside
+    real = bulkload.schema_set_aside
 
-    def spy(models, when=True):
-        used.append(when)
-        return real(models, when)
+    def spy(tables, *, enabled=True):
+        used.append((tables[0], enabled))
+        return real(tables, enabled=enabled)
 
-    monkeypatch.setattr(bulk, "indexes_set_aside", spy)
+    monkeypatch.setattr(bulkload, "schema_set_aside", spy)
     return path, used
 
 
 def test_a_large_load_sets_the_indexes_aside_and_builds_them_again(db, tmp_path, monkeypatch):
-    before = _index_definitions()
+    before = _set_aside_objects()
     assert len(before) >= 8
     path, used = _large_load(tmp_path, monkeypatch)
     n = Entry.objects.count()
     out, err, failure = import_file(path)
     assert failure is None, err
-    assert used == [True]
-    assert _index_definitions() == before
-    assert Entry.objects.count() == n + len(path.read_text().splitlines()) - 1  # all new
+    assert used == [("catalog_entry", True), ("catalog_historicalentry", True)]
+    assert _set_aside_objects() == before
+    new = len(path.read_text().splitlines()) - 1
+    assert Entry.objects.count() == n + new  # all new
+    entry = Entry.objects.get(public_id="ctm-800000")
+    assert entry.history.count() == 1 and entry.history.get().history_type == "+"
+    snapshot = entry.history.get().companies.values_list("company_id", flat=True)
+    assert list(snapshot) == list(entry.companies.values_list("pk", flat=True)) != []
     out, err, failure = import_file(path)  # and again: nothing changes
     assert "unchanged" in out and "created 0, updated 0" in out
 
@@ -547,7 +556,7 @@ def test_a_large_load_sets_the_indexes_aside_and_builds_them_again(db, tmp_path,
 def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, monkeypatch):
     from django.db import DatabaseError
 
-    before = _index_definitions()
+    before = _set_aside_objects()
     counts = Entry.objects.count(), Source.objects.count()
     path, used = _large_load(tmp_path, monkeypatch)
 
@@ -557,9 +566,29 @@ def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, 
     monkeypatch.setattr(writer, "_sync_links", fail)
     out, err, failure = import_file(path)
     assert failure is not None and "simulated failure" in str(failure)
-    assert used == [True]
-    assert _index_definitions() == before
+    assert used == [("catalog_entry", True)]
+    assert _set_aside_objects() == before
     assert (Entry.objects.count(), Source.objects.count()) == counts
+
+
+def test_an_import_pauses_the_garbage_collector_and_resumes_it(db, monkeypatch):
+    import gc
+
+    seen = []
+    real = writer.write_records
+
+    def spy(records, **options):
+        seen.append(gc.isenabled())
+        return real(records, **options)
+
+    monkeypatch.setattr(writer, "write_records", spy)
+    assert gc.isenabled()
+    run_import(DATA_CSV, "aspi")
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(ImportFormatError):
+        run_import(DATA_CSV, "telegeography")  # fails while paused: resumed all the same
+    assert gc.isenabled()
 
 
 def test_a_large_import_leaves_fresh_planner_statistics(db, monkeypatch):

@@ -11,12 +11,13 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from techmap.catalog import synth
+from techmap.catalog import bulkload, synth
 from techmap.catalog.geo import line_geometry_error
 from techmap.catalog.models import Category, Company, Entry, EntrySource, Source
 from techmap.releases.models import ReleaseEntry
@@ -221,12 +222,21 @@ def test_without_entries_to_imitate_synth_refuses(db):
 def test_a_large_batch_restores_the_indexes_and_foreign_keys_it_dropped(bundled, monkeypatch):
     def schema():
         with connection.cursor() as cursor:
-            return sorted(synth._schema_objects(cursor))
+            return sorted(bulkload.schema_objects(cursor, synth._written_tables()))
 
     before = schema()
     assert len(before) >= 9  # the plain indexes (and foreign keys) of three tables
     monkeypatch.setattr(synth, "CHUNK_SIZE", 300)  # 1,000 rows now count as a large batch
+    set_aside, real = [], bulkload.schema_set_aside
+
+    def spy(tables, *, enabled=True):
+        with real(tables, enabled=enabled):
+            set_aside.append(schema())  # what is left inside the block
+            yield
+
+    monkeypatch.setattr(bulkload, "schema_set_aside", contextmanager(spy))
     synth.add_synthetic_entries(1000, 2)
+    assert set_aside == [[]]
     assert schema() == before
     assert synth.synthetic_entries().count() == 1000
     with connection.cursor() as cursor:

@@ -71,6 +71,15 @@ def _m2m_fields(model) -> list:
     return list(getattr(model.history.model, "_history_m2m_fields", []))
 
 
+def tables(models) -> list[str]:
+    """The history tables of models, each model's own first, then its links' snapshots."""
+    names = []
+    for model in models:
+        names.append(model.history.model._meta.db_table)
+        names += [HistoricalRecords.m2m_models[f]._meta.db_table for f in _m2m_fields(model)]
+    return names
+
+
 def snapshot_relations(history_rows: list, model) -> None:
     """Store the current many-to-many links of each history row's object with that row.
 
@@ -147,15 +156,14 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
     by_column = model._meta.pk.column if by == "pk" else model._meta.get_field(by).column
     date = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
     user = user or _request_user()
-    marks = ", ".join(["%s"] * len(pks))
     columns = ", ".join(qn(c) for c in copied)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _selected_ids(cursor, pks) as (chosen, chosen_params):
         cursor.execute(
             f"INSERT INTO {history_table} ({columns}, {qn('history_date')}, "
             f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
-            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} IN ({marks})",
+            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} IN ({chosen})",
             [date, reason or current_reason() or None, history_type,
-             user.pk if user else None, *pks],
+             user.pk if user else None, *chosen_params],
         )  # fmt: skip
         for field in _m2m_fields(model):
             m2m_history = HistoricalRecords.m2m_models[field]
@@ -170,9 +178,33 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
                 f"FROM {qn(through._meta.db_table)} l JOIN {history_table} h "
                 f"ON h.{qn(model._meta.pk.column)} = l.{qn(own_col)} "
                 f"AND h.{qn('history_date')} = %s "
-                f"WHERE l.{qn(own_col)} IN ({marks})",
-                [date, *pks],
+                f"WHERE l.{qn(own_col)} IN ({chosen})",
+                [date, *chosen_params],
             )
+
+
+# Up to this many ids go into the statement as parameters; more go into a temporary table,
+# so that a million rows are still copied by one statement per table, not a thousand.
+IDS_AS_PARAMETERS = 1000
+
+
+@contextmanager
+def _selected_ids(cursor, pks: list):
+    """(SQL selecting pks for an IN (...), its parameters), valid for the block."""
+    if len(pks) <= IDS_AS_PARAMETERS:
+        yield ", ".join(["%s"] * len(pks)), list(pks)
+        return
+    cursor.execute("CREATE TEMPORARY TABLE techmap_history_ids (id bigint PRIMARY KEY)")
+    try:
+        for start in range(0, len(pks), IDS_AS_PARAMETERS):
+            chunk = pks[start : start + IDS_AS_PARAMETERS]
+            cursor.execute(
+                "INSERT INTO techmap_history_ids (id) VALUES " + ", ".join(["(%s)"] * len(chunk)),
+                chunk,
+            )
+        yield "SELECT id FROM techmap_history_ids", []
+    finally:
+        cursor.execute("DROP TABLE techmap_history_ids")
 
 
 def refresh_latest_snapshot(instance) -> None:

@@ -37,6 +37,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from techmap.catalog import bulkload
 from techmap.catalog.models import Category, Country, Entry, EntrySource, Source
 
 SYNTHETIC_PREFIX = "synthetic-"
@@ -464,79 +465,16 @@ def _written_tables() -> list[str]:
     ]
 
 
-def _schema_objects(cursor) -> list[tuple[str, str]]:
-    """(drop statement, create statement) of the plain indexes of the tables written, and on
-    PostgreSQL of the foreign keys from or to them; unique indexes stay (they check rows)."""
-    qn, tables = connection.ops.quote_name, _written_tables()
-    marks = ", ".join(["%s"] * len(tables))
-    if connection.vendor == "sqlite":
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            f" AND tbl_name IN ({marks}) ORDER BY name",
-            tables,
-        )
-        return [
-            (f"DROP INDEX {qn(name)}", sql)
-            for name, sql in cursor.fetchall()
-            if not sql.lstrip().upper().startswith("CREATE UNIQUE")
-        ]
-    if connection.vendor != "postgresql":
-        return []
-    cursor.execute(
-        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
-        " JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid"
-        " WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace"
-        f" AND (t.relname IN ({marks}) OR r.relname IN ({marks}))"
-        " ORDER BY t.relname, c.conname",
-        tables + tables,
-    )
-    objects = [
-        (
-            f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}",
-            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}",
-        )
-        for table, name, definition in cursor.fetchall()
-    ]
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        f" AND tablename IN ({marks}) ORDER BY indexname",
-        tables,
-    )
-    objects += [
-        (f"DROP INDEX {qn(name)}", definition)
-        for name, definition in cursor.fetchall()
-        if "UNIQUE INDEX" not in definition.upper()
-    ]
-    return objects
-
-
 @contextmanager
-def _indexes_built_afterwards(cursor, *, enabled: bool):
-    """Drop the plain indexes (and PostgreSQL's foreign keys) of the tables written; create
-    them again after the rows are in.
-
-    Sorting once is far cheaper than growing nine indexes at random places row by row, and
-    one validating join far cheaper than PostgreSQL's per-row foreign key triggers (which
-    took over half the time); it pays when the rows added outnumber those present. DDL is
-    transactional in both databases, so a failure restores everything. On PostgreSQL the
-    entry table is locked for writing and reading until the commit.
-    """
-    objects = _schema_objects(cursor) if enabled else []
-    for drop, _ in objects:
-        cursor.execute(drop)
-    yield
-    if objects and connection.vendor == "postgresql":
-        # Fresh statistics, or the planner validates a foreign key with a nested loop of
-        # sequential scans (200 s for 100,000 rows instead of a fraction of a second).
-        for table in _written_tables():
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-    for _, create in reversed(objects):  # indexes first: the foreign key checks use them
-        cursor.execute(create)
-    if objects and connection.vendor == "sqlite":
+def _indexes_built_afterwards(*, enabled: bool):
+    """The written tables' plain indexes (and PostgreSQL's foreign keys) set aside for the
+    block (see catalog.bulkload); on SQLite, statistics after."""
+    with bulkload.schema_set_aside(_written_tables(), enabled=enabled):
+        yield
+    if enabled and connection.vendor == "sqlite":
         # SQLite has no statistics until ANALYZE; without them it guesses that "status =
         # 'published'" is selective, and walks a million entries to find fifty topic links.
-        for table in [*_written_tables(), Entry.topics.through._meta.db_table]:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        bulkload.analyze([*_written_tables(), Entry.topics.through._meta.db_table])
 
 
 def add_synthetic_entries(count: int, seed: int, *, dry_run: bool = False) -> SynthResult:
@@ -562,7 +500,7 @@ def add_synthetic_entries(count: int, seed: int, *, dry_run: bool = False) -> Sy
         first_id = (Entry.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
         writer = _Writer(cursor, source.pk, profile.country_ids)
         rebuild = count >= CHUNK_SIZE and count >= Entry.objects.count()
-        with _indexes_built_afterwards(cursor, enabled=rebuild):
+        with _indexes_built_afterwards(enabled=rebuild):
             next_id = first_id
             for chunk in generated_chunks(profile, count, seed):
                 writer.write(chunk, next_id)
@@ -616,7 +554,7 @@ def delete_synthetic_entries(*, dry_run: bool = False) -> int:
         cursor.execute(f"INSERT INTO synthetic_ids {select}", params)
         ids = "SELECT id FROM synthetic_ids"
         rebuild = count >= CHUNK_SIZE and count >= Entry.objects.count() - count
-        with _indexes_built_afterwards(cursor, enabled=rebuild):
+        with _indexes_built_afterwards(enabled=rebuild):
             for table, column, action in _link_tables():
                 where = f"{qn(column)} IN ({ids})"
                 if action == "delete":

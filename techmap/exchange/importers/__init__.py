@@ -43,6 +43,13 @@ def run_import(
     """Parse, validate and write one file; nothing is written if any row is invalid unless
     skip_invalid, and nothing at all on a dry run. All writes happen in one transaction."""
     from techmap.exchange.importers import bulk
+
+    with bulk.collector_paused():
+        return _run_import(path, fmt, dry_run, skip_invalid, status, aliases)
+
+
+def _run_import(path, fmt, dry_run, skip_invalid, status, aliases) -> ImportReport:
+    from techmap.exchange.importers import bulk
     from techmap.exchange.importers.writer import write_records
 
     result = parse(path, fmt, aliases=aliases)
@@ -81,10 +88,6 @@ def refresh_statistics() -> None:
     seconds). SQLite has no statistics at all until ANALYZE, and without them it walks the
     status index for facet counts that an index of their own answers in a fraction.
     """
-    from django.db import connection
+    from techmap.catalog import bulkload
 
-    if connection.vendor not in ("postgresql", "sqlite"):
-        return
-    with connection.cursor() as cursor:
-        for table in WRITTEN_TABLES:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    bulkload.analyze(list(WRITTEN_TABLES))

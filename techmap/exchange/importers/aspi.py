@@ -346,6 +346,7 @@ def parse_aspi(path) -> ParseResult:
     if parsed is None:
         parsed = [parse_rows(rows, header)]
     result = ParseResult()
+    filename = path.name
     first_line: dict[str, int] = {}
     for part in parsed:
         for line, ident, values, errors in part:
@@ -362,5 +363,5 @@ def parse_aspi(path) -> ParseResult:
                 first_line[ident] = line
             result.errors.extend(errors)
             if values is not None:
-                result.records.append(_record(values, path.name))
+                result.records.append(_record(values, filename))
     return result

@@ -94,7 +94,7 @@ def read_text(path, expected: str) -> str:
         raise ImportFormatError(
             f"{path.name} is not UTF-8 text (byte {exc.start}); expected {expected}."
         ) from None
-    if not text.strip():
+    if not text or text.isspace():
         raise ImportFormatError(f"{path.name} is empty; expected {expected}.")
     return text
 

@@ -13,18 +13,19 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from techmap.catalog import history
+from techmap.catalog import bulkload, history
 from techmap.catalog.dataset import load_countries
 from techmap.catalog.models import Category, Company, Country, Entry, EntrySource, Source, Topic
 from techmap.catalog.sanitize import sanitize_html
-from techmap.exchange.importers import ANALYZE_AFTER, bulk, refresh_statistics
+from techmap.exchange.importers import bulk
 from techmap.exchange.importers.lookups import (
     Sources,
     Taxonomy,
     category_defaults,
     current_links,
-    entry_ids,
     find_existing,
+    inserted_entry_ids,
+    last_entry_id,
 )
 from techmap.exchange.importers.records import EntryRecord
 
@@ -52,6 +53,7 @@ ENTRY_FIELDS = (
     "external_refs",
 )
 CENTS = Decimal("0.01")
+LINK_MODELS = (Entry.companies.through, Entry.topics.through, EntrySource)
 # New entries from which, when they outnumber the existing ones, indexes are set aside.
 INDEXES_ASIDE_FROM = 20_000
 
@@ -135,26 +137,24 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
         )
 
     columns = [f.column for f in fields]
-    # A load much larger than the table goes faster without its indexes; they are built
-    # again before the history is written (its queries need them).
+    # A load much larger than the table goes faster without its indexes (see
+    # catalog.bulkload); they are built again before the history is written.
     set_aside = len(new_rows) >= max(INDEXES_ASIDE_FROM, entries_before)
-    link_models = [Entry.companies.through, Entry.topics.through, EntrySource]
-    with bulk.indexes_set_aside([Entry, *link_models], when=set_aside):
+    loaded = [m._meta.db_table for m in (Entry, *LINK_MODELS)]
+    with bulkload.schema_set_aside(loaded, enabled=set_aside):
         touched, created_pks, changed_pks, pk_of = _write_entries(
             new_rows, changed_rows, links, existing, pk_of, columns
         )
-
-    if len(created_pks) + len(changed_pks) >= ANALYZE_AFTER:
-        # The history is copied from these tables in chunks by entry id: without fresh
-        # statistics PostgreSQL scans the whole link tables for every chunk (minutes at 1M).
-        refresh_statistics()
 
     # An entry whose only change is a relation counts as updated and gets a new timestamp.
     relation_only = touched - created_pks - changed_pks
     for chunk in bulk.chunks(sorted(relation_only)):
         Entry.objects.filter(pk__in=chunk).update(updated=now)
     updated = len(changed_pks | relation_only)
-    _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
+    history_tables = history.tables([Entry, EntrySource, Source])
+    large = len(created_pks) >= max(INDEXES_ASIDE_FROM, _rows(history_tables[0]))
+    with bulkload.schema_set_aside(history_tables, enabled=large):
+        _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
     return {
         "created": len(created_pks),
         "updated": updated,
@@ -166,11 +166,18 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     }
 
 
+def _rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+        return cursor.fetchone()[0]
+
+
 def _write_entries(new_rows, changed_rows, links, existing, pk_of, columns):
     """Insert the new entries, update the changed ones and make every entry's links what
     the records say; return (entries whose links changed, created pks, changed pks, pk_of)."""
+    last_before = last_entry_id()
     bulk.insert_rows(Entry, ["public_id", *columns, "created", "updated"], new_rows)
-    created_ids = set(entry_ids([row[0] for row in new_rows]).items())
+    created_ids = set(inserted_entry_ids([row[0] for row in new_rows], last_before).items())
     pk_of.update(created_ids)
     created_pks = {pk for _, pk in created_ids}
     # A changed entry gets a new version, as a save() would, so an editor who opened it
@@ -198,10 +205,8 @@ def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) ->
         (Entry, created_pks, "+"),
         (Entry, updated_pks, "~"),
     ):
-        for chunk in bulk.chunks(sorted(pks)):
-            history.bulk_record_rows(model, chunk, kind)
-    for chunk in bulk.chunks(sorted(created_pks | updated_pks)):
-        history.bulk_record_rows(EntrySource, chunk, "+", by="entry")
+        history.bulk_record_rows(model, sorted(pks), kind)
+    history.bulk_record_rows(EntrySource, sorted(created_pks | updated_pks), "+", by="entry")
 
 
 def _sync_links(through, fk: str, wanted: dict, existing_pks: list, ordered: bool) -> set[int]:

@@ -1,0 +1,100 @@
+"""Large loads: set the plain indexes of the tables being filled (and, on PostgreSQL, the
+foreign keys from or to them) aside while the rows go in, and create them again after.
+
+Sorting once is far cheaper than growing a dozen indexes at random places row by row, and
+one validating join per foreign key far cheaper than PostgreSQL's per-row foreign key
+triggers (over half the time of a million-row load). It pays when the rows added outnumber
+those present. Unique indexes stay: they check the rows. DDL is transactional in both
+databases, so call this inside a transaction and a failure restores everything; on
+PostgreSQL the tables are locked for reading and writing until the commit, which is why
+only a load larger than the tables should do it. Used by `techmap synth` and by imports.
+"""
+
+from contextlib import contextmanager
+
+from django.db import connection
+
+
+def analyze(tables: list[str]) -> None:
+    """Renew the planner's statistics of tables (SQLite has none until ANALYZE)."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+def _run_queued_checks(cursor) -> None:
+    """Run PostgreSQL's deferred foreign key checks now: it alters no table, and builds no
+    index, that has checks still queued."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def schema_objects(cursor, tables: list[str]) -> list[tuple[str, str]]:
+    """(drop statement, create statement) of the plain indexes of tables and, on PostgreSQL,
+    of the foreign keys from or to them."""
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(tables))
+    if connection.vendor == "sqlite":
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            f" AND tbl_name IN ({marks}) ORDER BY name",
+            tables,
+        )
+        return [
+            (f"DROP INDEX {qn(name)}", sql)
+            for name, sql in cursor.fetchall()
+            if not sql.lstrip().upper().startswith("CREATE UNIQUE")
+        ]
+    if connection.vendor != "postgresql":
+        return []
+    cursor.execute(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+        " JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid"
+        " WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace"
+        f" AND (t.relname IN ({marks}) OR r.relname IN ({marks}))"
+        " ORDER BY t.relname, c.conname",
+        tables + tables,
+    )
+    objects = [
+        (
+            f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}",
+            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}",
+        )
+        for table, name, definition in cursor.fetchall()
+    ]
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid"
+        f" WHERE t.relnamespace = current_schema()::regnamespace AND t.relname IN ({marks})"
+        " AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion"
+        " ORDER BY c.relname",
+        tables,
+    )
+    return objects + [(f"DROP INDEX {qn(name)}", create) for name, create in cursor.fetchall()]
+
+
+@contextmanager
+def schema_set_aside(tables: list[str], *, enabled: bool = True):
+    """Run the block without the plain indexes (and PostgreSQL's foreign keys) of tables;
+    create them again after it, indexes first (the foreign key checks use them)."""
+    objects = []
+    if enabled:
+        with connection.cursor() as cursor:
+            objects = schema_objects(cursor, tables)
+            if objects and connection.vendor == "postgresql":
+                _run_queued_checks(cursor)
+            for drop, _ in objects:
+                cursor.execute(drop)
+    yield
+    if not objects:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _run_queued_checks(cursor)
+            # Fresh statistics, or the planner validates a foreign key with a nested loop
+            # of sequential scans (200 s for 100,000 rows instead of a fraction of a second).
+            analyze(tables)
+        for _, create in reversed(objects):
+            cursor.execute(create)
