@@ -340,15 +340,24 @@ def parse_aspi(path) -> ParseResult:
     duplicated = sorted({h for h in header if header.count(h) > 1 and h})
     if duplicated:
         raise ImportFormatError(f"{path.name}: column(s) {', '.join(duplicated)} appear twice.")
-    parsed = None
+    result = None
     if len(text) >= parallel.PARALLEL_FROM:
-        parsed = parallel.parse_in_parallel(text, header, parse_rows)
-    if parsed is None:
-        parsed = [parse_rows(rows, header)]
+        in_parts = parallel.parse_in_parallel(text, header, parse_rows)
+        if in_parts is not None:
+            result = _result(in_parts, path.name)
+    if result is None:
+        result = _result([parse_rows(rows, header)], path.name)
+    return result
+
+
+def _result(parsed_parts, filename: str) -> ParseResult | None:
+    """The records and errors of parse_rows() results in file order; None if a part is
+    None (it could not be parsed apart from the rest)."""
     result = ParseResult()
-    filename = path.name
     first_line: dict[str, int] = {}
-    for part in parsed:
+    for part in parsed_parts:
+        if part is None:
+            return None
         for line, ident, values, errors in part:
             if ident and ident in first_line:
                 result.errors.append(

@@ -52,8 +52,10 @@ def _line_count(text: str, start: int, end: int) -> int:
     )
 
 
-def parts(text: str, start: int, first_line: int, size: int = PART):
-    """(start, end, number of the first line) of consecutive parts of text from start."""
+def parts(text: str, start: int, first_line: int, size: int | None = None):
+    """(start, end, number of the first line) of consecutive parts of text from start,
+    each of about size (PART) characters."""
+    size = size or PART
     line = first_line
     while start < len(text):
         end = _record_end(text, start, min(start + size, len(text)))
@@ -90,9 +92,11 @@ def workers() -> int:
 
 
 def parse_in_parallel(text: str, header: list[str], parse_rows):
-    """parse_rows() of every record after the header, as a list of per-part results in file
-    order; None when the file cannot be cut safely (parse it in one process then)."""
-    global _text
+    """parse_rows() of every record after the header: an iterator of per-part results in
+    file order, yielded as the workers finish them so the caller can use one part while
+    the next are parsed. A part that cannot be cut safely yields None, and the caller then
+    parses the whole file in one process. None instead of an iterator when the file cannot
+    be cut at all, or this machine cannot run workers."""
     header_end = _record_end(text, 0, 0)
     if _line_count(text, 0, header_end) != 1 or '"' in _QUOTED.sub("", text[:header_end]):
         return None
@@ -104,24 +108,27 @@ def parse_in_parallel(text: str, header: list[str], parse_rows):
         (start, end, line, header, parse_rows)
         for start, end, line in parts(text, header_end, 1 + _line_count(text, 0, header_end))
     ]
+    return _parsed_parts(text, jobs)
+
+
+def _parsed_parts(text: str, jobs: list):
+    global _text
     # Loaded once here, the gazetteer and country names are shared by the forked workers
     # instead of being loaded by each.
     gazetteer.city_point("", "")
     country_iso2("China")
     _text = text
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers(),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
-        with concurrent.futures.ProcessPoolExecutor(
-            workers(),
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
-            results = []
-            for result in pool.map(_parse_part, jobs):
-                if result is None:
-                    pool.shutdown(cancel_futures=True)
-                    return None
-                results.append(result)
-            return results
+        for result in pool.map(_parse_part, jobs):
+            yield result
+            if result is None:
+                return
     finally:
         _text = ""
+        pool.shutdown(cancel_futures=True)
