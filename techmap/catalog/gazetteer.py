@@ -67,25 +67,49 @@ def _fold(text: str) -> str:
 
 
 @functools.cache
-def _city_index() -> dict[tuple[str, str], tuple[float, float, int]]:
-    """(folded name, ISO2) -> (lat, lng, population) of the most populous match."""
-    index: dict[tuple[str, str], tuple[float, float, int]] = {}
+def _cities_by_country() -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
     for city in _geonames().get_cities().values():
-        names = {city["name"], *(city.get("alternatenames") or [])}
+        grouped.setdefault(city["countrycode"], []).append(city)
+    return grouped
+
+
+@functools.cache
+def _city_index(iso2: str, alternate: bool) -> dict[str, tuple[float, float, int]]:
+    """Folded name -> (lat, lng, population) of the most populous city of one country with
+    that name: its own name, or with alternate, one of its alternate names.
+
+    Built per country and kind on first use: folding the 350,000 alternate names of every
+    country took over a second, most of a small import's time, and most look-ups find a
+    city by its own name.
+    """
+    index: dict[str, tuple[float, float, int]] = {}
+    for city in _cities_by_country().get(iso2, ()):
+        names = (city.get("alternatenames") or []) if alternate else [city["name"]]
         point = (float(city["latitude"]), float(city["longitude"]), int(city["population"]))
         for name in names:
             if not name:
                 continue
-            key = (_fold(name), city["countrycode"])
-            # The city's own name beats another city's alternate name; then population.
+            key = _fold(name)
             if key not in index or point[2] > index[key][2]:
                 index[key] = point
     return index
 
 
+def load_every_country() -> None:
+    """Build every country's city indexes now, e.g. before forking workers that share them."""
+    for iso2 in _cities_by_country():
+        _city_index(iso2, False)
+        _city_index(iso2, True)
+
+
 def city_point(city: str, iso2: str) -> tuple[float, float] | None:
-    """Latitude and longitude of a city in a country, or None when the gazetteer lacks it."""
-    found = _city_index().get((_fold(city), iso2.upper()))
+    """Latitude and longitude of a city in a country, or None when the gazetteer lacks it.
+
+    A city's own name beats another city's alternate name; then the larger city wins.
+    """
+    key, iso2 = _fold(city), iso2.upper()
+    found = _city_index(iso2, False).get(key) or _city_index(iso2, True).get(key)
     return (found[0], found[1]) if found else None
 
 

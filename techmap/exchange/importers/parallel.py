@@ -115,7 +115,7 @@ def _parsed_parts(text: str, jobs: list):
     global _text
     # Loaded once here, the gazetteer and country names are shared by the forked workers
     # instead of being loaded by each.
-    gazetteer.city_point("", "")
+    gazetteer.load_every_country()
     country_iso2("China")
     _text = text
     pool = concurrent.futures.ProcessPoolExecutor(

@@ -9,8 +9,6 @@ from html.parser import HTMLParser
 
 import pycountry
 
-from techmap.catalog import gazetteer
-
 YEAR_RANGE = (1900, 2100)
 _YEAR = re.compile(r"^\s*(\d{4})(?:\.0+)?\s*$")
 _LEADING_YEAR = re.compile(r"^\s*(\d{4})\b")
@@ -21,9 +19,10 @@ FORMULA_CHARS = ("=", "+", "@", "\t", "\r")
 @functools.cache
 def _country_index() -> dict[str, str]:
     index = {}
-    for c in gazetteer.all_countries():
-        for name in (c["name"], c["iso2"], c["iso3"]):
-            index[name.casefold()] = c["iso2"]
+    # The names gazetteer.all_countries() gives, without its region table (slow to load).
+    for c in pycountry.countries:
+        for name in (getattr(c, "common_name", None) or c.name, c.alpha_2, c.alpha_3):
+            index[name.casefold()] = c.alpha_2
     for c in pycountry.countries:
         for attr in ("name", "official_name", "common_name"):
             name = getattr(c, attr, None)

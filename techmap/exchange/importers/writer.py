@@ -151,8 +151,14 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     for chunk in bulk.chunks(sorted(relation_only)):
         Entry.objects.filter(pk__in=chunk).update(updated=now)
     updated = len(changed_pks | relation_only)
+    # On PostgreSQL a large history load also goes faster with the history tables' foreign
+    # keys and indexes aside. SQLite checks no keys row by row, and its history rows arrive
+    # in id order: it kept the indexes up faster than it rebuilt them (6.7 s + 8.2 s against
+    # 12.4 s at 1,000,000 entries).
     history_tables = history.tables([Entry, EntrySource, Source])
-    large = len(created_pks) >= max(INDEXES_ASIDE_FROM, _rows(history_tables[0]))
+    large = connection.vendor == "postgresql" and len(created_pks) >= max(
+        INDEXES_ASIDE_FROM, _rows(history_tables[0])
+    )
     with bulkload.schema_set_aside(history_tables, enabled=large):
         _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
     return {
