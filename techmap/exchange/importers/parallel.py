@@ -113,9 +113,9 @@ def parse_in_parallel(text: str, header: list[str], parse_rows):
 
 def _parsed_parts(text: str, jobs: list):
     global _text
-    # Loaded once here, the gazetteer and country names are shared by the forked workers
-    # instead of being loaded by each.
-    gazetteer.load_every_country()
+    # Loaded once here, the gazetteer's cities and the country names are shared by the
+    # forked workers instead of being loaded by each (each indexes the countries it needs).
+    gazetteer.city_point("", "")
     country_iso2("China")
     _text = text
     pool = concurrent.futures.ProcessPoolExecutor(
