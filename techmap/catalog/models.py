@@ -357,7 +357,7 @@ class Entry(Versioned):
         permissions = [("import_entries", "Can import entries from files in the admin")]
         indexes = [
             models.Index(fields=["status", "latitude", "longitude"]),
-            models.Index(fields=["status", "category"]),
+            # (status, category) is the start of catalog_entry_facets_idx below.
             models.Index(fields=["status", "country"]),
             # MAX(updated) tells HTTP caches and per-process memos when the data changed.
             models.Index(fields=["updated"], name="catalog_entry_updated_idx"),
