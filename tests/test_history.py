@@ -199,6 +199,33 @@ def test_bulk_writes_are_recorded_with_bulk_record(bundled):
     assert history.diff_fields(row, row.prev_record) == ["title"]
 
 
+@pytest.mark.parametrize(
+    "chosen, ids_as_parameters",
+    [
+        ([1, 2, 3], 1000),  # consecutive ids: a range
+        ([0, 2, 4, 5], 1000),  # a gap: ids as parameters
+        ([0, 2, 4, 5], 2),  # a gap and more ids than parameters: a temporary table
+    ],
+)
+def test_bulk_record_rows_records_exactly_the_chosen_rows(bundled, monkeypatch, chosen,
+                                                        ids_as_parameters):  # fmt: skip
+    monkeypatch.setattr(history, "IDS_AS_PARAMETERS", ids_as_parameters)
+    category = Category.objects.get(slug="data-centre")
+    company = Company.objects.create(slug="t-rows-co", name="Rows Co")
+    entries = Entry.objects.bulk_create(
+        [Entry(public_id=f"t-rows-{i}", title=f"Rows {i}", category=category) for i in range(7)]
+    )
+    Entry.companies.through.objects.bulk_create(
+        [Entry.companies.through(entry_id=e.pk, company_id=company.pk) for e in entries]
+    )
+    pks = [entries[i].pk for i in chosen]
+    history.bulk_record_rows(Entry, pks, "+", reason="techmap import rows.csv")
+    recorded = Entry.history.filter(history_change_reason="techmap import rows.csv")
+    assert sorted(recorded.values_list("id", flat=True)) == sorted(pks)
+    for row in recorded:
+        assert [c.company_id for c in row.companies.all()] == [company.pk]
+
+
 def test_entry_source_bulk_rows_are_recorded_with_bulk_record(bundled):
     entry = editable_entry()
     source = Source.objects.create(title="Bulk linked")

@@ -407,11 +407,20 @@ def test_cli_dry_run_writes_nothing(empty_db):
     assert count_rows(data_dir, "catalog_company") == 12  # the test company was not created
 
 
-def test_cli_import_killed_with_sigkill_leaves_the_database_before_or_after(empty_db):
+@pytest.mark.parametrize("reader_open", [True, False], ids=["wal", "rollback-journal"])
+def test_cli_import_killed_with_sigkill_leaves_the_database_before_or_after(empty_db, reader_open):
+    """Killed mid-load, the import leaves the entries it found or all of them: with the
+    write-ahead log (another connection has the database open) and with the rollback
+    journal a large load switches to when it is alone."""
     data_dir, env = empty_db
-    n = 20_000
+    n = 20_000  # a large load (writer.INDEXES_ASIDE_FROM) into an empty table
     big = write_aspi_csv(data_dir / "big.csv", [aspi_row(i) for i in range(1, n + 1)])
-    wal = data_dir / "db.sqlite3-wal"
+    database = data_dir / "db.sqlite3"
+    reader = sqlite3.connect(database) if reader_open else None
+    if reader is not None:
+        reader.execute("SELECT count(*) FROM catalog_entry").fetchone()
+    # Mid-load: the write-ahead log has taken spilled pages, or the journal exists.
+    wal, journal = Path(f"{database}-wal"), Path(f"{database}-journal")
     process = subprocess.Popen(
         [str(TECHMAP), "import", str(big), "--format", "aspi"],
         env=env,
@@ -419,18 +428,23 @@ def test_cli_import_killed_with_sigkill_leaves_the_database_before_or_after(empt
         stderr=subprocess.DEVNULL,
     )
     try:
-        # Wait until the import transaction has spilled pages into the write-ahead log
-        # (or the import has finished), then kill it without warning.
         deadline = time.monotonic() + 120
         while process.poll() is None and time.monotonic() < deadline:
-            if wal.exists() and wal.stat().st_size > 1_000_000:
+            if (wal.exists() and wal.stat().st_size > 1_000_000) or journal.exists():
                 break
-            time.sleep(0.01)
+            time.sleep(0.005)
+        killed_mid_load = process.poll() is None
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()
+        if reader is not None:
+            reader.close()
+    assert killed_mid_load
     assert count_rows(data_dir) in (0, n)
     assert count_rows(data_dir, "catalog_entrysource") in (0, n)
+    stats = run_techmap("stats", env=env)  # the next command finds a sound database
+    assert stats.returncode == 0, stats.stderr
+    assert sqlite3.connect(database).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 # --- parsing large files on every core -------------------------------------------------------
@@ -581,6 +595,56 @@ def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, 
     assert used == [("catalog_entry", True)]
     assert _set_aside_objects() == before
     assert (Entry.objects.count(), Source.objects.count()) == counts
+
+
+def _journal_during_a_large_import(tmp_path, monkeypatch) -> list[str]:
+    """Import a large load; return SQLite's journal mode during the write."""
+    from django.db import connection
+
+    path, _ = _large_load(tmp_path, monkeypatch)
+    seen = []
+    real = writer.write_records
+
+    def spy(records, **options):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            seen.append(cursor.fetchone()[0])
+        return real(records, **options)
+
+    monkeypatch.setattr(writer, "write_records", spy)
+    report = run_import(path, "aspi")
+    assert report.created == len(path.read_text().splitlines()) - 1
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_alone_writes_through_a_rollback_journal_then_wal_again(
+    tmp_path, monkeypatch
+):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's journal modes")
+    assert _journal_during_a_large_import(tmp_path, monkeypatch) == ["delete"]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_beside_another_connection_keeps_the_write_ahead_log(tmp_path, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's journal modes")
+    connection.ensure_connection()
+    other = sqlite3.connect(connection.settings_dict["NAME"])  # e.g. a running server
+    try:
+        before = other.execute("SELECT count(*) FROM catalog_entry").fetchone()[0]
+        assert _journal_during_a_large_import(tmp_path, monkeypatch) == ["wal"]
+        assert other.execute("SELECT count(*) FROM catalog_entry").fetchone()[0] > before
+    finally:
+        other.close()
 
 
 def test_an_import_pauses_the_garbage_collector_and_resumes_it(db, monkeypatch):

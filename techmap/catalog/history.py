@@ -161,7 +161,7 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
         cursor.execute(
             f"INSERT INTO {history_table} ({columns}, {qn('history_date')}, "
             f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
-            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} IN ({chosen})",
+            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} {chosen}",
             [date, reason or current_reason() or None, history_type,
              user.pk if user else None, *chosen_params],
         )  # fmt: skip
@@ -178,7 +178,7 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
                 f"FROM {qn(through._meta.db_table)} l JOIN {history_table} h "
                 f"ON h.{qn(model._meta.pk.column)} = l.{qn(own_col)} "
                 f"AND h.{qn('history_date')} = %s "
-                f"WHERE l.{qn(own_col)} IN ({chosen})",
+                f"WHERE l.{qn(own_col)} {chosen}",
                 [date, *chosen_params],
             )
 
@@ -190,9 +190,15 @@ IDS_AS_PARAMETERS = 1000
 
 @contextmanager
 def _selected_ids(cursor, pks: list):
-    """(SQL selecting pks for an IN (...), its parameters), valid for the block."""
+    """(SQL condition on a column that holds for the pks and no other value, its
+    parameters), valid for the block."""
+    distinct = sorted(set(pks))
+    if isinstance(distinct[0], int) and distinct[-1] - distinct[0] == len(distinct) - 1:
+        # Consecutive ids, as a bulk load creates them: a range scan instead of a join.
+        yield "BETWEEN %s AND %s", [distinct[0], distinct[-1]]
+        return
     if len(pks) <= IDS_AS_PARAMETERS:
-        yield ", ".join(["%s"] * len(pks)), list(pks)
+        yield "IN (" + ", ".join(["%s"] * len(pks)) + ")", list(pks)
         return
     cursor.execute("CREATE TEMPORARY TABLE techmap_history_ids (id bigint PRIMARY KEY)")
     try:
@@ -202,7 +208,7 @@ def _selected_ids(cursor, pks: list):
                 "INSERT INTO techmap_history_ids (id) VALUES " + ", ".join(["(%s)"] * len(chunk)),
                 chunk,
             )
-        yield "SELECT id FROM techmap_history_ids", []
+        yield "IN (SELECT id FROM techmap_history_ids)", []
     finally:
         cursor.execute("DROP TABLE techmap_history_ids")
 

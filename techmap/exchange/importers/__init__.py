@@ -49,8 +49,9 @@ def run_import(
 
 
 def _run_import(path, fmt, dry_run, skip_invalid, status, aliases) -> ImportReport:
+    from techmap.catalog import bulkload
     from techmap.exchange.importers import bulk
-    from techmap.exchange.importers.writer import write_records
+    from techmap.exchange.importers.writer import is_large_load, write_records
 
     result = parse(path, fmt, aliases=aliases)
     report = ImportReport(
@@ -61,10 +62,12 @@ def _run_import(path, fmt, dry_run, skip_invalid, status, aliases) -> ImportRepo
     )
     if result.errors and not skip_invalid:
         return report
-    with bulk.large_cache(), transaction.atomic():
-        counts = write_records(result.records, status=status)
-        if dry_run:
-            transaction.set_rollback(True)
+    large = not dry_run and is_large_load(len(result.records))
+    with bulk.large_cache(), bulkload.rollback_journal_when_alone(enabled=large):
+        with transaction.atomic():
+            counts = write_records(result.records, status=status)
+            if dry_run:
+                transaction.set_rollback(True)
     report.created = counts["created"]
     report.updated = counts["updated"]
     report.unchanged = counts["unchanged"]

@@ -249,7 +249,9 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
         value = cells.get(column, "")
         if value and not value.isspace():
             refs[key] = " ".join(value.split())
-    description = raw_text.strip()
+    # Only the sanitised description is kept (the raw one is never written): one string
+    # less for each row that parallel workers send back.
+    description = sanitize_html(raw_text.strip())
     # Plain values, not objects: parallel workers send these back, and tuples of strings
     # cross between processes several times faster than dataclasses.
     return (
@@ -268,7 +270,6 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
         started,
         ended,
         description,
-        sanitize_html(description),
         highlight in TRUE_WORDS,
         refs,
         tuple(dict.fromkeys(sources)),
@@ -278,7 +279,7 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
 def _record(values: tuple, filename: str) -> EntryRecord:
     """The EntryRecord of the values _row_values() read from a row."""
     (ident, title, company, category, secondary, topics, iso2, city, address, lat, lng,
-     precision, started, ended, description, clean, highlight, refs, sources) = values  # fmt: skip
+     precision, started, ended, description, highlight, refs, sources) = values  # fmt: skip
     return EntryRecord(
         public_id=f"ctm-{ident}",
         external_key=(EXTERNAL_KEY, ident),
@@ -296,7 +297,7 @@ def _record(values: tuple, filename: str) -> EntryRecord:
         year_started=started,
         year_ended=ended,
         description=description,
-        clean_description=clean,
+        clean_description=description,
         highlight=highlight,
         external_refs=refs,
         sources=[_cited(*s) for s in sources] or [file_source(filename)],

@@ -58,6 +58,12 @@ LINK_MODELS = (Entry.companies.through, Entry.topics.through, EntrySource)
 INDEXES_ASIDE_FROM = 20_000
 
 
+def is_large_load(new_entries: int) -> bool:
+    """Whether a load of this many new entries is large enough to write differently: more
+    than the table holds, and at least INDEXES_ASIDE_FROM."""
+    return new_entries >= max(INDEXES_ASIDE_FROM, Entry.objects.count())
+
+
 def _prepared(values: dict, preparers: list) -> list:
     """values (keyed by attname) as database values, in the order of preparers."""
     return [prep(values[name]) if prep else values[name] for name, prep in preparers]
@@ -80,7 +86,6 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     attnames = [f.attname for f in fields]
     preparers = [(f.attname, bulk.db_preparer(f)) for f in fields]
     existing = find_existing(records, attnames)
-    entries_before = Entry.objects.count()
 
     now = timezone.now()
     db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
@@ -139,7 +144,7 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     columns = [f.column for f in fields]
     # A load much larger than the table goes faster without its indexes (see
     # catalog.bulkload); they are built again before the history is written.
-    set_aside = len(new_rows) >= max(INDEXES_ASIDE_FROM, entries_before)
+    set_aside = is_large_load(len(new_rows))
     loaded = [m._meta.db_table for m in (Entry, *LINK_MODELS)]
     with bulkload.schema_set_aside(loaded, enabled=set_aside):
         touched, created_pks, changed_pks, pk_of = _write_entries(
