@@ -194,11 +194,16 @@ def _set_m2m(manager, objs) -> bool:
 
 def load_countries() -> int:
     """Create or update every ISO 3166-1 country; returns how many changed."""
-    changed = 0
+    existing = {c.iso2: c for c in Country.objects.all()}
+    new, changed = [], 0
     for c in gazetteer.all_countries():
-        _, did = _upsert(Country, {"iso2": c["iso2"]}, {k: v for k, v in c.items() if k != "iso2"})
-        changed += did
-    return changed
+        values = {k: v for k, v in c.items() if k != "iso2"}
+        if c["iso2"] in existing:
+            changed += _save_if_changed(existing[c["iso2"]], values)
+        else:
+            new.append(Country(iso2=c["iso2"], **values))
+    Country.objects.bulk_create(new)  # countries keep no history: nothing to record
+    return changed + len(new)
 
 
 def _entry_point(entry: dict, iso2: str):

@@ -158,6 +158,8 @@ def find_existing(records: list, columns: list[str]) -> dict[str, dict]:
     public id first, then by external key (an entry is claimed by one record at most)."""
     fields = ["pk", *columns]
     found: dict[str, dict] = {}
+    if not Entry.objects.exists():  # a first load: a thousand queries that find nothing
+        return found
     ids = [r.public_id for r in records]
     # Raw rows with the few conversions they need: the ORM's per-value converters were most
     # of the time of re-importing a large file.
