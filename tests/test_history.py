@@ -172,15 +172,22 @@ def test_no_reason_is_invented_outside_commands(bundled):
     assert not latest(source).history_change_reason
 
 
-def test_bulk_writes_are_recorded_with_bulk_record(bundled):
+def bulk_entries(name: str, count: int):
+    """(count entries of one company, written in bulk with no history, that company)."""
     category = Category.objects.get(slug="data-centre")
-    company = Company.objects.create(slug="t-bulk-co", name="Bulk Co")
+    company = Company.objects.create(slug=f"t-{name}-co", name=f"{name.title()} Co")
     entries = Entry.objects.bulk_create(
-        [Entry(public_id=f"t-bulk-{i}", title=f"Bulk {i}", category=category) for i in range(3)]
+        [Entry(public_id=f"t-{name}-{i}", title=f"{name} {i}", category=category)
+         for i in range(count)]  # fmt: skip
     )
     Entry.companies.through.objects.bulk_create(
         [Entry.companies.through(entry_id=e.pk, company_id=company.pk) for e in entries]
     )
+    return entries, company
+
+
+def test_bulk_writes_are_recorded_with_bulk_record(bundled):
+    entries, company = bulk_entries("bulk", 3)
     rows = history.bulk_record(Entry, entries, "+", reason="techmap import bulk.csv")
     assert len(rows) == 3
     for entry in entries:
@@ -210,14 +217,7 @@ def test_bulk_writes_are_recorded_with_bulk_record(bundled):
 def test_bulk_record_rows_records_exactly_the_chosen_rows(bundled, monkeypatch, chosen,
                                                         ids_as_parameters):  # fmt: skip
     monkeypatch.setattr(history, "IDS_AS_PARAMETERS", ids_as_parameters)
-    category = Category.objects.get(slug="data-centre")
-    company = Company.objects.create(slug="t-rows-co", name="Rows Co")
-    entries = Entry.objects.bulk_create(
-        [Entry(public_id=f"t-rows-{i}", title=f"Rows {i}", category=category) for i in range(7)]
-    )
-    Entry.companies.through.objects.bulk_create(
-        [Entry.companies.through(entry_id=e.pk, company_id=company.pk) for e in entries]
-    )
+    entries, company = bulk_entries("rows", 7)
     pks = [entries[i].pk for i in chosen]
     history.bulk_record_rows(Entry, pks, "+", reason="techmap import rows.csv")
     recorded = Entry.history.filter(history_change_reason="techmap import rows.csv")
