@@ -197,13 +197,13 @@ def _selected_ids(cursor, pks: list):
         # Consecutive ids, as a bulk load creates them: a range scan instead of a join.
         yield "BETWEEN %s AND %s", [distinct[0], distinct[-1]]
         return
-    if len(pks) <= IDS_AS_PARAMETERS:
-        yield "IN (" + ", ".join(["%s"] * len(pks)) + ")", list(pks)
+    if len(distinct) <= IDS_AS_PARAMETERS:
+        yield "IN (" + ", ".join(["%s"] * len(distinct)) + ")", distinct
         return
     cursor.execute("CREATE TEMPORARY TABLE techmap_history_ids (id bigint PRIMARY KEY)")
     try:
-        for start in range(0, len(pks), IDS_AS_PARAMETERS):
-            chunk = pks[start : start + IDS_AS_PARAMETERS]
+        for start in range(0, len(distinct), IDS_AS_PARAMETERS):
+            chunk = distinct[start : start + IDS_AS_PARAMETERS]
             cursor.execute(
                 "INSERT INTO techmap_history_ids (id) VALUES " + ", ".join(["(%s)"] * len(chunk)),
                 chunk,
