@@ -349,7 +349,12 @@ class Entry(Versioned):
     updated = models.DateTimeField(auto_now=True)
 
     objects = EntryQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[companies, topics])
+    # The history is read by entry and by date, never by these columns: their indexes
+    # would only slow every write (seconds of each million-row import).
+    history = HistoricalRecords(
+        m2m_fields=[companies, topics],
+        no_db_index=["category", "secondary_category", "country", "entry", "company", "topic"],
+    )
 
     class Meta:
         ordering = ["public_id"]
@@ -431,11 +436,14 @@ class Entry(Versioned):
 class EntrySource(models.Model):
     """Links an entry to a source, in citation order."""
 
-    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="entry_sources")
+    # No index of its own: the unique (entry, source) constraint starts with it.
+    entry = models.ForeignKey(
+        Entry, on_delete=models.CASCADE, related_name="entry_sources", db_index=False
+    )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="entry_sources")
     position = models.PositiveSmallIntegerField(default=0)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["source"])  # read by entry, never by source
 
     class Meta:
         ordering = ["position", "id"]
