@@ -114,10 +114,11 @@ def place(city: str, iso2: str) -> tuple[float | None, float | None, str]:
 
 @functools.lru_cache(maxsize=65536)
 def _name_cell(cell: str) -> tuple[str, str]:
-    """(name, reason the cell is invalid or "") of a stripped '<id> | <name>' cell.
+    """(name, reason the cell is invalid or "") of a '<id> | <name>' cell.
 
     Files repeat the same few companies, categories and topics on every row: cached.
     """
+    cell = cell.strip()
     ident, name = split_id_name(cell)
     if looks_like_formula(cell) or looks_like_formula(name):
         return "", f"{cell[:40]!r} looks like a spreadsheet formula"
@@ -169,7 +170,7 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
         errors.append(RowError(line, column, reason))
 
     def name(column: str, required: bool = False) -> str:
-        value, reason = _name_cell(cells.get(column, "").strip())
+        value, reason = _name_cell(cells.get(column, ""))
         if reason:
             error(column, reason)
         elif required and not value:
@@ -184,7 +185,7 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
     company = name("company_id", required=True)
     category = name("infrastructure_type_id", required=True)
     secondary = name("secondary_infrastructure_type_id")
-    topics = [t for t in (name(c) for c in TOPIC_COLUMNS) if t]
+    topics = [name(TOPIC_COLUMNS[0]), name(TOPIC_COLUMNS[1]), name(TOPIC_COLUMNS[2])]
     title = " ".join(cells["label"].split())
     if not title:
         error("label", "a value is required")
@@ -260,7 +261,7 @@ def _row_values(line: int, cells: dict[str, str], errors: list):
         company,
         category,
         secondary,
-        tuple(topics),
+        tuple(t for t in topics if t),
         iso2,
         city,
         " ".join(cells.get("street address", "").split())[:500],

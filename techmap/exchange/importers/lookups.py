@@ -38,13 +38,13 @@ class Taxonomy:
         self.by_slug[obj.slug] = obj
         self.by_name[obj.name.casefold()] = obj
 
-    def get(self, ref):
-        """The object a NamedRef names, created (with a unique slug) when missing."""
+    def id_of(self, ref) -> int:
+        """The id of the object a NamedRef names, created (with a unique slug) when missing."""
         # Files name the same few companies and topics on every row: remember the answer.
         key = (ref.slug, ref.name)
         found = self.answers.get(key)
         if found is None:
-            found = self.answers[key] = self._find_or_create(ref)
+            found = self.answers[key] = self._find_or_create(ref).pk
         return found
 
     def _find_or_create(self, ref):
