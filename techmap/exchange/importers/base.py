@@ -143,6 +143,6 @@ def csv_rows(reader, offset: int = 0):
         except csv.Error as exc:
             yield start, exc
             continue
-        if not row or all(not cell.strip() for cell in row):
+        if not any(map(str.strip, row)):  # blank (stops at the first cell with text)
             continue
         yield start, row

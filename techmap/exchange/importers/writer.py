@@ -119,7 +119,8 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     companies = Taxonomy(Company)
     categories = Taxonomy(Category, category_defaults())
     topics = Taxonomy(Topic)
-    sources = Sources([s for r in records for s in r.sources])
+    # Parsers share one object per distinct citation: each is looked at once, not per row.
+    sources = Sources(list({id(s): s for r in records for s in r.sources}.values()))
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
@@ -129,7 +130,8 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
     new_rows, changed_rows = [], []
     pk_of: dict[str, int] = {}
-    links = []  # (public id, company ids, topic ids, source ids) in record order
+    # Each record's public id, then its company, topic and source ids, in record order.
+    links = ([], [], [], [])
     for rec in records:
         old = existing.get(rec.public_id)
         values = _values(rec, status, categories, countries)
@@ -145,14 +147,10 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
             if any(old[name] != value for name, value in values.items()):
                 row = _prepared(list(values.values()), preparers)
                 changed_rows.append((*row, db_now, old["pk"]))
-        links.append(
-            (
-                rec.public_id,
-                _distinct([companies.id_of(c) for c in rec.companies]),
-                _distinct([topics.id_of(t) for t in rec.topics]),
-                _distinct([sources.get_id(s) for s in rec.sources]),
-            )
-        )
+        links[0].append(rec.public_id)
+        links[1].append(_distinct([companies.id_of(c) for c in rec.companies]))
+        links[2].append(_distinct([topics.id_of(t) for t in rec.topics]))
+        links[3].append(_distinct([sources.get_id(s) for s in rec.sources]))
 
     columns = [f.column for f in fields]
     # A load much larger than the table goes faster without its indexes (see
@@ -211,14 +209,14 @@ def _write_entries(new_rows, changed_rows, links, existing, pk_of, columns):
     changed_pks = {row[-1] for row in changed_rows}
 
     existing_pks = [old["pk"] for old in existing.values()]
-    pks = [pk_of[link[0]] for link in links]
+    pks = [pk_of[public_id] for public_id in links[0]]
     touched = set()
     for through, fk, index, ordered in (
         (Entry.companies.through, "company_id", 1, False),
         (Entry.topics.through, "topic_id", 2, False),
         (EntrySource, "source_id", 3, True),
     ):
-        wanted = dict(zip(pks, [link[index] for link in links], strict=True))
+        wanted = dict(zip(pks, links[index], strict=True))
         touched |= _sync_links(through, fk, wanted, existing_pks, ordered)
     return touched, created_pks, changed_pks, pk_of
 
@@ -240,13 +238,10 @@ def _sync_links(through, fk: str, wanted: dict, existing_pks: list, ordered: boo
     Only existing entries can have links to compare with; a new entry's links are all new.
     """
     current = current_links(through, fk, existing_pks, ordered)
-    changed = {}
-    for pk, ids in wanted.items():
-        have = current.get(pk)
-        if have is None:  # a new entry
-            if ids:
-                changed[pk] = ids
-        elif (have != ids) if ordered else (set(have) != set(ids)):
+    changed = {pk: ids for pk, ids in wanted.items() if ids and pk not in current}
+    for pk, have in current.items():
+        ids = wanted.get(pk, have)
+        if (have != ids) if ordered else (set(have) != set(ids)):
             changed[pk] = ids
     if not changed:
         return set()
