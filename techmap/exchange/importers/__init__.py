@@ -53,13 +53,12 @@ def _run_import(path, fmt, dry_run, skip_invalid, status, aliases) -> ImportRepo
     from techmap.exchange.importers import bulk
     from techmap.exchange.importers.writer import is_large_load, write_records
 
+    if fmt == "aspi":
+        report = _run_first_load_in_parts(path, dry_run, skip_invalid, status)
+        if report is not None:
+            return report
     result = parse(path, fmt, aliases=aliases)
-    report = ImportReport(
-        skipped=result.skipped,
-        invalid=result.invalid_rows,
-        errors=result.errors,
-        dry_run=dry_run,
-    )
+    report = _report(result, dry_run)
     if result.errors and not skip_invalid:
         return report
     large = not dry_run and is_large_load(len(result.records))
@@ -68,13 +67,65 @@ def _run_import(path, fmt, dry_run, skip_invalid, status, aliases) -> ImportRepo
             counts = write_records(result.records, status=status)
             if dry_run:
                 transaction.set_rollback(True)
+    return _written(report, counts)
+
+
+def _report(result: ParseResult, dry_run: bool) -> ImportReport:
+    return ImportReport(
+        skipped=result.skipped,
+        invalid=result.invalid_rows,
+        errors=result.errors,
+        dry_run=dry_run,
+    )
+
+
+def _written(report: ImportReport, counts: dict) -> ImportReport:
     report.created = counts["created"]
     report.updated = counts["updated"]
     report.unchanged = counts["unchanged"]
-    report.written = not dry_run
+    report.written = not report.dry_run
     if report.written and report.created + report.updated >= ANALYZE_AFTER:
         refresh_statistics()
     return report
+
+
+def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportReport | None:
+    """A large aspi file into an empty entry table, each part written while the workers
+    parse the next; None when the table holds entries or the file is not parsed in parts.
+
+    Nothing is written if any row is invalid (unless skip_invalid) or on a dry run, as
+    run_import() promises: parts written before an invalid row turns up are rolled back,
+    and after it the rest of the file is only read, for its errors.
+    """
+    from techmap.catalog import bulkload
+    from techmap.catalog.models import Entry
+    from techmap.exchange.importers import bulk
+    from techmap.exchange.importers.aspi import PartNotCut, parse_aspi_in_parts
+    from techmap.exchange.importers.writer import write_record_parts
+
+    if Entry.objects.exists():
+        return None
+    in_parts = parse_aspi_in_parts(path)
+    if in_parts is None:
+        return None
+    result, parts = in_parts
+
+    def parts_to_write():
+        for records in parts:
+            if skip_invalid or not result.errors:
+                yield records
+
+    with bulk.large_cache(), bulkload.rollback_journal_when_alone(enabled=not dry_run):
+        try:
+            with transaction.atomic():
+                counts = write_record_parts(parts_to_write(), status=status)
+                blocked = bool(result.errors) and not skip_invalid
+                if dry_run or blocked:
+                    transaction.set_rollback(True)
+        except PartNotCut:  # a part cannot be parsed alone: parse the file whole instead
+            return None
+    report = _report(result, dry_run)
+    return report if blocked else _written(report, counts)
 
 
 ANALYZE_AFTER = 1000  # rows written in bulk from which the planner's statistics are renewed

@@ -16,6 +16,7 @@ One row per marker. Decisions a reader of the data should know:
 """
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.utils.text import slugify
@@ -328,9 +329,8 @@ def parse_rows(rows, header: list[str]) -> list[tuple]:
     return parsed
 
 
-def parse_aspi(path) -> ParseResult:
-    """Read and validate a China Tech Map data.csv; raise ImportFormatError if it is not one."""
-    path = Path(path)
+def _read(path: Path) -> tuple[str, list[str], object]:
+    """(text, header, rows) of a China Tech Map data.csv; ImportFormatError if it is not one."""
     expected = "a China Tech Map data.csv file"
     text = read_text(path, expected)
     header, rows = csv_records(text)
@@ -342,24 +342,60 @@ def parse_aspi(path) -> ParseResult:
     duplicated = sorted({h for h in header if header.count(h) > 1 and h})
     if duplicated:
         raise ImportFormatError(f"{path.name}: column(s) {', '.join(duplicated)} appear twice.")
-    result = None
+    return text, header, rows
+
+
+def parse_aspi(path) -> ParseResult:
+    """Read and validate a China Tech Map data.csv; raise ImportFormatError if it is not one."""
+    path = Path(path)
+    text, header, rows = _read(path)
     if len(text) >= parallel.PARALLEL_FROM:
         in_parts = parallel.parse_in_parallel(text, header, parse_rows)
         if in_parts is not None:
-            result = _result(in_parts, path.name)
-    if result is None:
-        result = _result([parse_rows(rows, header)], path.name)
+            result = ParseResult()
+            try:
+                for records in records_by_part(in_parts, path.name, result):
+                    result.records += records
+                return result
+            except PartNotCut:
+                pass
+    result = ParseResult()
+    for records in records_by_part([parse_rows(rows, header)], path.name, result):
+        result.records += records
     return result
 
 
-def _result(parsed_parts, filename: str) -> ParseResult | None:
-    """The records and errors of parse_rows() results in file order; None if a part is
-    None (it could not be parsed apart from the rest)."""
+def parse_aspi_in_parts(path) -> tuple[ParseResult, Iterator[list[EntryRecord]]] | None:
+    """For a file large enough to be parsed in parallel: (a ParseResult without records,
+    whose errors fill in as the parts are read, and an iterator of each part's records in
+    file order), so that the caller can write one part while the next are parsed.
+
+    None when the file is parsed in one piece. The iterator raises PartNotCut when a part
+    cannot be parsed apart from the rest; the caller then uses parse_aspi().
+    """
+    path = Path(path)
+    text, header, _ = _read(path)
+    if len(text) < parallel.PARALLEL_FROM:
+        return None
+    in_parts = parallel.parse_in_parallel(text, header, parse_rows)
+    if in_parts is None:
+        return None
     result = ParseResult()
+    return result, records_by_part(in_parts, path.name, result)
+
+
+class PartNotCut(Exception):
+    """A part of the file could not be parsed apart from the rest (see parallel.py)."""
+
+
+def records_by_part(parsed_parts, filename: str, result: ParseResult):
+    """The records of each parse_rows() result, in file order, adding row errors (and
+    repeated ids) to result as it goes; PartNotCut for a part that is None."""
     first_line: dict[str, int] = {}
     for part in parsed_parts:
         if part is None:
-            return None
+            raise PartNotCut
+        records = []
         for line, ident, values, errors in part:
             if ident and ident in first_line:
                 result.errors.append(
@@ -374,5 +410,5 @@ def _result(parsed_parts, filename: str) -> ParseResult | None:
                 first_line[ident] = line
             result.errors.extend(errors)
             if values is not None:
-                result.records.append(_record(values, filename))
-    return result
+                records.append(_record(values, filename))
+        yield records

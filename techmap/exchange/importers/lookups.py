@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import orjson
 from django.db import connection
-from django.db.models import Max
 from django.utils.text import slugify
 
 from techmap.catalog.models import Category, Entry, Source
@@ -203,7 +202,8 @@ def entry_ids(public_ids: list[str]) -> dict[str, int]:
 
 
 def last_entry_id() -> int:
-    return Entry.objects.aggregate(top=Max("pk"))["top"] or 0
+    # Not MAX(id): without statistics PostgreSQL computed it by scanning the whole table.
+    return Entry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def inserted_entry_ids(public_ids: list[str], after: int) -> dict[str, int]:
@@ -214,7 +214,13 @@ def inserted_entry_ids(public_ids: list[str], after: int) -> dict[str, int]:
     table = connection.ops.quote_name(Entry._meta.db_table)
     column = connection.ops.quote_name(Entry._meta.get_field("public_id").column)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column}, id FROM {table} WHERE id > %s", [after])
+        # ORDER BY and LIMIT make PostgreSQL read the primary key index even before the
+        # table has statistics (without them it scanned the whole table for each part of a
+        # first load).
+        cursor.execute(
+            f"SELECT {column}, id FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+            [after, len(wanted)],
+        )
         found = {public_id: pk for public_id, pk in cursor.fetchall() if public_id in wanted}
     if len(found) < len(wanted):
         found.update(entry_ids([p for p in public_ids if p not in found]))

@@ -29,6 +29,7 @@ from techmap.exchange.importers.values import country_iso2
 PARALLEL_FROM = 8 * 1024 * 1024  # characters
 PART = 2 * 1024 * 1024  # characters per part: many parts keep both workers busy to the end
 AHEAD = 4  # parts submitted per worker ahead of the one the caller waits for
+WORKER_NICENESS = 10
 # A well-formed quoted cell: it starts a cell and its closing quote ends one. The pattern
 # starts with the quote itself, so the search skips from quote to quote (five times
 # faster than trying the look-behind at every character).
@@ -70,9 +71,11 @@ def parts(text: str, start: int, first_line: int, size: int | None = None):
         start = end
 
 
-def _exit_with_parent(parent: int) -> None:
+def _start_worker(parent: int) -> None:
     """Worker start-up: exit when the importing process dies (e.g. killed), rather than
-    wait forever for work that will never come."""
+    wait forever for work that will never come; and run at a lower priority than it, since
+    it writes each part while the workers parse the next: its work is the longer chain."""
+    os.nice(WORKER_NICENESS)
 
     def watch():
         while os.getppid() == parent:
@@ -135,7 +138,7 @@ def _parsed_parts(text: str, jobs):
     pool = concurrent.futures.ProcessPoolExecutor(
         workers(),
         mp_context=multiprocessing.get_context("fork"),
-        initializer=_exit_with_parent,
+        initializer=_start_worker,
         initargs=(os.getpid(),),
     )
     try:

@@ -62,7 +62,7 @@ def is_large_load(new_rows: int, table: str = Entry._meta.db_table) -> bool:
     """Whether a load of this many new rows into table (by default the entries) is large
     enough to write differently: more than the table holds, and at least
     INDEXES_ASIDE_FROM."""
-    return new_rows >= max(INDEXES_ASIDE_FROM, _rows(table))
+    return new_rows >= INDEXES_ASIDE_FROM and new_rows >= _rows(table)
 
 
 def _values(rec: EntryRecord, status: str, categories, countries) -> list:
@@ -113,6 +113,40 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     Call inside transaction.atomic(): it writes taxonomy, sources and entries in several
     statements that must stand or fall together.
     """
+    counts, owed = _write(records, status)
+    _record_history(*owed)
+    return counts
+
+
+def write_record_parts(parts, *, status: str) -> dict[str, int]:
+    """write_records() of each list of records parts yields, as it comes: a parser can read
+    the next part meanwhile. Only for a first load, into an empty entry table, of records
+    that repeat no public id or external key: no existing entry is looked for. The tables'
+    indexes (and on PostgreSQL the foreign keys) are set aside once for all the parts, and
+    the history written once at the end, as write_records() does for one large list.
+
+    Call inside transaction.atomic(), as write_records().
+    """
+    totals = {"created": 0, "updated": 0, "unchanged": 0}
+    new_sources, created, updated = [], set(), set()
+    with bulkload.schema_set_aside([m._meta.db_table for m in (Entry, *LINK_MODELS)]):
+        for records in parts:
+            if not records:
+                continue
+            counts, owed = _write(records, status, all_new=True)
+            for name, n in counts.items():
+                totals[name] = totals.get(name, 0) + n
+            new_sources += owed[0]
+            created |= owed[1]
+            updated |= owed[2]
+    _record_history(new_sources, created, updated)
+    return totals
+
+
+def _write(records: list, status: str, *, all_new: bool = False) -> tuple[dict, tuple]:
+    """write_records() without the history: (its counts, (new source ids, created entry
+    ids, updated entry ids) whose history is owed). all_new: no existing entry is looked
+    for (a first load, whose records repeat no public id or external key)."""
     if not Country.objects.exists():
         load_countries()
     countries = dict(Country.objects.values_list("iso2", "pk"))
@@ -124,7 +158,7 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
-    existing = find_existing(records, attnames)
+    existing = {} if all_new else find_existing(records, attnames)
 
     now = timezone.now()
     db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
@@ -166,26 +200,17 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     relation_only = touched - created_pks - changed_pks
     for chunk in bulk.chunks(sorted(relation_only)):
         Entry.objects.filter(pk__in=chunk).update(updated=now)
-    updated = len(changed_pks | relation_only)
-    # On PostgreSQL a large history load also goes faster with the history tables' foreign
-    # keys and indexes aside. SQLite checks no keys row by row, and its history rows arrive
-    # in id order: it keeps the indexes up faster than it rebuilds them (8.2 s against 5.0 s
-    # + 4.5 s at 1,000,000 entries).
-    history_tables = history.tables([Entry, EntrySource, Source])
-    large = connection.vendor == "postgresql" and is_large_load(
-        len(created_pks), history_tables[0]
-    )
-    with bulkload.schema_set_aside(history_tables, enabled=large):
-        _record_history(sources.bulk_created_pks, created_pks, changed_pks | relation_only)
-    return {
+    updated = changed_pks | relation_only
+    counts = {
         "created": len(created_pks),
-        "updated": updated,
-        "unchanged": len(records) - len(created_pks) - updated,
+        "updated": len(updated),
+        "unchanged": len(records) - len(created_pks) - len(updated),
         "companies_created": companies.created,
         "categories_created": categories.created,
         "topics_created": topics.created,
         "sources_created": sources.created,
     }
+    return counts, (sources.bulk_created_pks, created_pks, updated)
 
 
 def _rows(table: str) -> int:
@@ -222,14 +247,25 @@ def _write_entries(new_rows, changed_rows, links, existing, pk_of, columns):
 
 
 def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) -> None:
-    """One history row per source, entry and source link written in bulk, as save() would."""
-    for model, pks, kind in (
-        (Source, new_source_pks, "+"),
-        (Entry, created_pks, "+"),
-        (Entry, updated_pks, "~"),
-    ):
-        history.bulk_record_rows(model, sorted(pks), kind)
-    history.bulk_record_rows(EntrySource, sorted(created_pks | updated_pks), "+", by="entry")
+    """One history row per source, entry and source link written in bulk, as save() would.
+
+    On PostgreSQL a large history load goes faster with the history tables' foreign keys
+    and indexes aside. SQLite checks no keys row by row, and its history rows arrive in id
+    order: it keeps the indexes up faster than it rebuilds them (8.2 s against 5.0 s + 4.5 s
+    at 1,000,000 entries).
+    """
+    history_tables = history.tables([Entry, EntrySource, Source])
+    large = connection.vendor == "postgresql" and is_large_load(
+        len(created_pks), history_tables[0]
+    )
+    with bulkload.schema_set_aside(history_tables, enabled=large):
+        for model, pks, kind in (
+            (Source, new_source_pks, "+"),
+            (Entry, created_pks, "+"),
+            (Entry, updated_pks, "~"),
+        ):
+            history.bulk_record_rows(model, sorted(pks), kind)
+        history.bulk_record_rows(EntrySource, sorted(created_pks | updated_pks), "+", by="entry")
 
 
 def _sync_links(through, fk: str, wanted: dict, existing_pks: list, ordered: bool) -> set[int]:
