@@ -1,0 +1,226 @@
+"""`techmap import --format aspi` of large files: parsed in parts on every core, and a
+first load written part by part while the next parts are parsed."""
+
+from pathlib import Path
+
+import pytest
+from simple_history.models import HistoricalRecords
+
+from techmap.catalog.models import Entry, EntrySource, Source
+from techmap.exchange.importers import parallel, run_import, writer
+from techmap.exchange.importers.aspi import parse_aspi
+from tests.test_import_aspi import aspi_row, write_aspi_csv
+
+# --- parsing large files on every core -------------------------------------------------------
+
+
+def _parallel_file(tmp_path, **changes) -> Path:
+    rows = [
+        aspi_row(
+            i,
+            text=f'<p>Row {i}, "quoted",\nsee <a href="https://example.org/{i}">source {i}</a></p>',
+        )
+        for i in range(1, 301)
+    ]
+    rows[50]["label"] = ""  # invalid
+    rows[120] = aspi_row(3)  # the id of row 3 again, in another part
+    rows[200]["overseas_infrastructure_lat"] = "95"
+    rows[250]["text"] = '<a href="javascript:alert(1)">x</a>'
+    for index, cells in changes.items():
+        rows[int(index[1:])].update(cells)
+    return write_aspi_csv(tmp_path / "big.csv", rows)
+
+
+def _parse_in_parts(path, monkeypatch):
+    """parse_aspi(path) cut into small parts on two workers; also whether the cut was used."""
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "PART", 4096)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    used = []
+    real = parallel.parse_in_parallel
+
+    def spy(*args):
+        parts = real(*args)
+        if parts is None:
+            used.append(False)
+            return None
+
+        def watched():
+            for part in parts:
+                used.append(part is not None)
+                yield part
+
+        return watched()
+
+    monkeypatch.setattr(parallel, "parse_in_parallel", spy)
+    result = parse_aspi(path)
+    return result, len(used) > 1 and all(used)
+
+
+def test_parsing_in_parallel_gives_the_same_records_errors_and_lines(db, tmp_path, monkeypatch):
+    path = _parallel_file(tmp_path)
+    single = parse_aspi(path)
+    assert [(e.line, e.column) for e in single.errors] == [
+        (102, "label"),
+        (242, "company_overseas_infrastructure_id"),
+        (401, "overseas_infrastructure_lat"),  # row 120 above took a single line
+        (501, "text"),
+    ]
+    in_parts, used = _parse_in_parts(path, monkeypatch)
+    assert used
+    assert in_parts.errors == single.errors
+    assert in_parts.records == single.records
+    assert len(in_parts.records) == 296
+
+
+def test_a_stray_quote_makes_a_large_file_parse_in_one_process(db, tmp_path, monkeypatch):
+    # A quote inside an unquoted cell is a literal character to the csv module, and would
+    # shift a cut made by counting quotes.
+    path = _parallel_file(tmp_path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert ",Synthetic test entry 11," in text
+    path.write_text(text.replace(",Synthetic test entry 11,", ',Test 11 is "odd,', 1))
+    single = parse_aspi(path)
+    in_parts, used = _parse_in_parts(path, monkeypatch)
+    assert not used
+    assert (in_parts.records, in_parts.errors) == (single.records, single.errors)
+    assert single.records[10].title == 'Test 11 is "odd'
+
+
+# --- a first load is written part by part while the next parts are parsed -------------------
+
+
+@pytest.fixture
+def no_entries(db):
+    """The test database without the bundled entries or any history of entries, sources
+    and their links (its sources stay: companies cite them)."""
+    Entry.objects.all().delete()
+    for model in (Entry, EntrySource, Source):
+        model.history.all().delete()
+    for name in ("companies", "topics"):
+        _snapshots(name).objects.all().delete()
+
+
+def _snapshots(name: str):
+    """The history model of the links of Entry's many-to-many field name."""
+    return HistoricalRecords.m2m_models[Entry._meta.get_field(name)]
+
+
+def _first_load_in_parts(monkeypatch) -> list[int]:
+    """Make the next import cut its file into small parts on two workers; the returned list
+    fills with the number of records of each part written as it arrives."""
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "PART", 4096)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    written = []
+    real = writer.write_record_parts
+
+    def spy(parts, **options):
+        def counted():
+            for records in parts:
+                written.append(len(records))
+                yield records
+
+        return real(counted(), **options)
+
+    monkeypatch.setattr(writer, "write_record_parts", spy)
+    return written
+
+
+def _assert_entries_are(records):
+    """The database holds exactly the entries of records, with their values and links, and
+    the history of a bulk creation: one row per entry, source link and new source."""
+    entries = {
+        e.public_id: e
+        for e in Entry.objects.select_related("category", "country").prefetch_related(
+            "companies", "topics", "entry_sources__source"
+        )
+    }
+    assert sorted(entries) == sorted(r.public_id for r in records)
+    for rec in records:
+        entry = entries[rec.public_id]
+        assert (entry.title, entry.category.name, entry.country.iso2) == (
+            rec.title,
+            rec.category.name,
+            rec.country,
+        )
+        assert (entry.latitude, entry.longitude, entry.description, entry.external_refs) == (
+            rec.latitude,
+            rec.longitude,
+            rec.clean_description,
+            rec.external_refs,
+        )
+        assert [c.name for c in entry.companies.all()] == [c.name for c in rec.companies]
+        assert sorted(t.name for t in entry.topics.all()) == sorted(t.name for t in rec.topics)
+        cited = sorted(entry.entry_sources.all(), key=lambda link: link.position)
+        assert [link.source.url for link in cited] == [s.url for s in rec.sources]
+    assert Entry.history.filter(history_type="+").count() == len(records)
+    assert EntrySource.history.count() == EntrySource.objects.count()
+    new_sources = Source.objects.filter(url__startswith="https://example.org/")
+    assert Source.history.count() == new_sources.count() == len(records)
+    assert _snapshots("companies").objects.count() == Entry.companies.through.objects.count()
+
+
+def test_a_first_load_is_written_part_by_part_as_a_whole_file_would_be(
+    no_entries, tmp_path, monkeypatch
+):
+    path = _parallel_file(tmp_path)
+    whole = parse_aspi(path)  # under 8 MB: parsed in one process
+    written = _first_load_in_parts(monkeypatch)
+    report = run_import(path, "aspi", skip_invalid=True)
+    assert len(written) > 5 and sum(written) == len(whole.records) == 296
+    assert report.errors == whole.errors
+    assert (report.created, report.updated, report.unchanged, report.invalid) == (296, 0, 0, 4)
+    _assert_entries_are(whole.records)
+
+
+def test_a_first_load_in_parts_with_an_invalid_row_writes_nothing(
+    no_entries, tmp_path, monkeypatch
+):
+    path = _parallel_file(tmp_path)
+    whole = parse_aspi(path)
+    written = _first_load_in_parts(monkeypatch)
+    report = run_import(path, "aspi")
+    assert written  # the parts before the first invalid row were written, then rolled back
+    assert sum(written) < len(whole.records)
+    assert report.errors == whole.errors and not report.written
+    assert (report.created, report.invalid) == (0, 4)
+    assert Entry.objects.count() == Entry.history.count() == EntrySource.history.count() == 0
+    assert not Source.objects.filter(url__startswith="https://example.org/").exists()
+
+
+def test_a_dry_run_in_parts_counts_everything_and_writes_nothing(no_entries, tmp_path, monkeypatch):
+    path = _parallel_file(tmp_path)
+    written = _first_load_in_parts(monkeypatch)
+    report = run_import(path, "aspi", dry_run=True, skip_invalid=True)
+    assert sum(written) == report.created == 296 and not report.written
+    assert Entry.objects.count() == Entry.history.count() == EntrySource.history.count() == 0
+    assert not Source.objects.filter(url__startswith="https://example.org/").exists()
+
+
+def test_a_stray_quote_after_parts_were_written_falls_back_to_the_whole_file(
+    no_entries, tmp_path, monkeypatch
+):
+    path = _parallel_file(tmp_path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert ",Synthetic test entry 281," in text
+    path.write_text(text.replace(",Synthetic test entry 281,", ',Test 281 is "odd,', 1))
+    whole = parse_aspi(path)
+    written = _first_load_in_parts(monkeypatch)
+    report = run_import(path, "aspi", skip_invalid=True)
+    assert written and sum(written) < len(whole.records)  # rolled back, then written whole
+    assert report.created == len(whole.records) == 296
+    assert Entry.objects.get(public_id="ctm-281").title == 'Test 281 is "odd'
+    _assert_entries_are(whole.records)
+
+
+def test_an_import_into_a_table_with_entries_is_not_written_in_parts(
+    no_entries, tmp_path, monkeypatch
+):
+    path = _parallel_file(tmp_path)
+    written = _first_load_in_parts(monkeypatch)
+    run_import(path, "aspi", skip_invalid=True)
+    written.clear()
+    report = run_import(path, "aspi", skip_invalid=True)
+    assert written == []  # existing entries are compared with the file as a whole
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 296)
