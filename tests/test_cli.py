@@ -183,6 +183,19 @@ def test_every_command_creates_the_schema_first(tmp_path):
     assert scalar(tmp_path / "techmap.sqlite3", "select count(*) from catalog_entry") == 0
 
 
+def test_a_command_brings_a_database_behind_on_migrations_up_to_date(tmp_path):
+    """Commands skip the migrate step only when nothing is left to apply."""
+    env = techmap_env(tmp_path)
+    run_techmap("stats", "--json", env=env)
+    db = tmp_path / "techmap.sqlite3"
+    latest = "select max(name) from django_migrations where app = 'catalog'"
+    newest = scalar(db, latest)
+    run_techmap("migrate", "catalog", "0006", env=env)  # one step back, as before an upgrade
+    assert scalar(db, latest) < newest
+    run_techmap("stats", "--json", env=env)
+    assert scalar(db, latest) == newest
+
+
 # --- techmap stats --------------------------------------------------------------------------
 
 

