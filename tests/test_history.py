@@ -338,3 +338,36 @@ def test_an_import_records_the_entries_and_sources_it_writes_in_bulk(bundled):
             assert link.history.exists()
     for source in Source.objects.exclude(pk__in=old_sources):
         assert source.history.exists()
+
+
+def test_link_snapshots_of_consecutive_rows_belong_to_their_own_history_rows(bundled):
+    entries, company = bulk_entries("range", 6)
+    pks = [e.pk for e in entries]
+    assert max(pks) - min(pks) == len(pks) - 1  # a range: the snapshots are found by offset
+    history.bulk_record_rows(Entry, pks, "+", reason="techmap import range.csv")
+    rows = Entry.history.filter(history_change_reason="techmap import range.csv")
+    assert sorted(r.id for r in rows) == pks
+    for row in rows:
+        assert [(c.entry_id, c.company_id) for c in row.companies.all()] == [(row.id, company.pk)]
+
+
+def test_history_id_offset_is_none_unless_every_copied_row_has_it(bundled):
+    from django.db import connection
+
+    entries, _ = bulk_entries("offset", 4)
+    pks = [e.pk for e in entries]
+    history.bulk_record_rows(Entry, pks, "+", reason="techmap import offset.csv")
+    rows = list(Entry.history.filter(history_change_reason="techmap import offset.csv"))
+    date = connection.ops.adapt_datetimefield_value(rows[0].history_date)
+    offset = rows[0].history_id - rows[0].id
+    table = connection.ops.quote_name(Entry.history.model._meta.db_table)
+    pk = connection.ops.quote_name("id")
+    with connection.cursor() as cursor:
+        found = history._history_id_offset(cursor, table, pk, date, min(pks), max(pks), 4)
+        assert found == offset
+        # A row fewer than the range holds, another date, a range not the one copied: None.
+        assert history._history_id_offset(cursor, table, pk, date, min(pks), max(pks), 3) is None
+        other = connection.ops.adapt_datetimefield_value(timezone.now())
+        assert history._history_id_offset(cursor, table, pk, other, min(pks), max(pks), 4) is None
+        shifted = (min(pks) + 1, max(pks) + 1)
+        assert history._history_id_offset(cursor, table, pk, date, *shifted, 4) is None

@@ -157,30 +157,77 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
     date = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM stores it
     user = user or _request_user()
     columns = ", ".join(qn(c) for c in copied)
+    pk_column = qn(model._meta.pk.column)
+    m2m_fields = _m2m_fields(model)
+    # Consecutive rows copied in id order are numbered in that order: their links'
+    # snapshots can find their history rows by arithmetic instead of a join.
+    in_order = bool(m2m_fields) and by == "pk" and _id_range(pks) is not None
     with connection.cursor() as cursor, _selected_ids(cursor, pks) as (chosen, chosen_params):
         cursor.execute(
             f"INSERT INTO {history_table} ({columns}, {qn('history_date')}, "
             f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
-            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} {chosen}",
+            f"SELECT {columns}, %s, %s, %s, %s FROM {table} WHERE {qn(by_column)} {chosen}"
+            + (f" ORDER BY {pk_column}" if in_order else ""),
             [date, reason or current_reason() or None, history_type,
              user.pk if user else None, *chosen_params],
         )  # fmt: skip
-        for field in _m2m_fields(model):
+        offset = None
+        if in_order:
+            offset = _history_id_offset(cursor, history_table, pk_column, date, *_id_range(pks),
+                                        cursor.rowcount)  # fmt: skip
+        for field in m2m_fields:
             m2m_history = HistoricalRecords.m2m_models[field]
             through = field.remote_field.through
             own, other = field.m2m_field_name(), field.m2m_reverse_field_name()
-            own_col = through._meta.get_field(own).column
-            other_col = through._meta.get_field(other).column
+            own_col = qn(through._meta.get_field(own).column)
+            other_col = qn(through._meta.get_field(other).column)
+            insert = (
+                f"INSERT INTO {qn(m2m_history._meta.db_table)} ({qn('id')}, {own_col}, "
+                f"{other_col}, {qn('history_id')}) "
+                f"SELECT l.{qn('id')}, l.{own_col}, l.{other_col}, "
+            )
+            if offset is not None:
+                cursor.execute(
+                    insert + f"l.{own_col} + %s FROM {qn(through._meta.db_table)} l "
+                    f"WHERE l.{own_col} {chosen}",
+                    [offset, *chosen_params],
+                )
+                continue
             cursor.execute(
-                f"INSERT INTO {qn(m2m_history._meta.db_table)} ({qn('id')}, {qn(own_col)}, "
-                f"{qn(other_col)}, {qn('history_id')}) "
-                f"SELECT l.{qn('id')}, l.{qn(own_col)}, l.{qn(other_col)}, h.{qn('history_id')} "
-                f"FROM {qn(through._meta.db_table)} l JOIN {history_table} h "
-                f"ON h.{qn(model._meta.pk.column)} = l.{qn(own_col)} "
-                f"AND h.{qn('history_date')} = %s "
-                f"WHERE l.{qn(own_col)} {chosen}",
+                insert + f"h.{qn('history_id')} FROM {qn(through._meta.db_table)} l "
+                f"JOIN {history_table} h ON h.{pk_column} = l.{own_col} "
+                f"AND h.{qn('history_date')} = %s WHERE l.{own_col} {chosen}",
                 [date, *chosen_params],
             )
+
+
+def _history_id_offset(cursor, history_table: str, pk_column: str, date, low: int, high: int,
+                       copied: int) -> int | None:
+    """history_id - id, the same for every history row just copied (at date) from the rows
+    low..high, or None when it is not: the copy numbered them with no gap in id order, as
+    SQLite and PostgreSQL do for one INSERT ... SELECT ... ORDER BY while no other writer
+    takes numbers meanwhile. Checked, not assumed: one count over the new rows, several
+    times cheaper than the join it replaces (1,000,000 entries and 2,700,000 links)."""
+    if copied != high - low + 1:
+        return None
+    cursor.execute(f"SELECT MAX(history_id) FROM {history_table}")
+    last = cursor.fetchone()[0]
+    first = last - copied + 1
+    offset = first - low
+    cursor.execute(
+        f"SELECT COUNT(*) FROM {history_table} WHERE history_id BETWEEN %s AND %s "
+        f"AND history_id = {pk_column} + %s AND history_date = %s",
+        [first, last, offset, date],
+    )
+    return offset if cursor.fetchone()[0] == copied else None
+
+
+def _id_range(pks: list) -> tuple[int, int] | None:
+    """(lowest, highest) of pks when they are every integer in between, else None."""
+    low, high = min(pks), max(pks)
+    if isinstance(low, int) and high - low == len(set(pks)) - 1:
+        return low, high
+    return None
 
 
 # Up to this many ids go into the statement as parameters; more go into a temporary table,
@@ -192,11 +239,11 @@ IDS_AS_PARAMETERS = 1000
 def _selected_ids(cursor, pks: list):
     """(SQL condition on a column that holds for the pks and no other value, its
     parameters), valid for the block."""
-    distinct = sorted(set(pks))
-    if isinstance(distinct[0], int) and distinct[-1] - distinct[0] == len(distinct) - 1:
+    if (consecutive := _id_range(pks)) is not None:
         # Consecutive ids, as a bulk load creates them: a range scan instead of a join.
-        yield "BETWEEN %s AND %s", [distinct[0], distinct[-1]]
+        yield "BETWEEN %s AND %s", list(consecutive)
         return
+    distinct = sorted(set(pks))
     if len(distinct) <= IDS_AS_PARAMETERS:
         yield "IN (" + ", ".join(["%s"] * len(distinct)) + ")", distinct
         return
