@@ -371,3 +371,15 @@ def test_history_id_offset_is_none_unless_every_copied_row_has_it(bundled):
         assert history._history_id_offset(cursor, table, pk, other, min(pks), max(pks), 4) is None
         shifted = (min(pks) + 1, max(pks) + 1)
         assert history._history_id_offset(cursor, table, pk, date, *shifted, 4) is None
+
+
+def test_the_entry_history_is_indexed_only_by_what_reads_it():
+    """The history is read by entry id and by date (and the user, whose deletion looks it
+    up): an index on any other column only slows every import."""
+    from django.db import connection
+
+    table = Entry.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["primary_key"]}
+    assert indexed == {("history_id",), ("id",), ("history_date",), ("history_user_id",)}

@@ -224,3 +224,22 @@ def test_an_import_into_a_table_with_entries_is_not_written_in_parts(
     report = run_import(path, "aspi", skip_invalid=True)
     assert written == []  # existing entries are compared with the file as a whole
     assert (report.created, report.updated, report.unchanged) == (0, 0, 296)
+
+
+def test_a_source_cited_in_every_part_is_created_once_with_one_history_row(
+    no_entries, tmp_path, monkeypatch
+):
+    shared = '<a href="https://example.org/shared">shared source</a>'
+    rows = [
+        aspi_row(i, text=f'<p>Row {i}: <a href="https://example.org/{i}">own</a>, {shared}</p>')
+        for i in range(1, 201)
+    ]
+    path = write_aspi_csv(tmp_path / "big.csv", rows)
+    written = _first_load_in_parts(monkeypatch)
+    report = run_import(path, "aspi")
+    assert len(written) > 5 and report.created == 200
+    source = Source.objects.get(url="https://example.org/shared")
+    assert EntrySource.objects.filter(source=source).count() == 200
+    assert source.history.count() == 1
+    new_sources = Source.objects.filter(url__startswith="https://example.org/")
+    assert new_sources.count() == Source.history.count() == 201

@@ -161,8 +161,12 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
     m2m_fields = _m2m_fields(model)
     # Consecutive rows copied in id order are numbered in that order: their links'
     # snapshots can find their history rows by arithmetic instead of a join.
-    in_order = bool(m2m_fields) and by == "pk" and _id_range(pks) is not None
-    with connection.cursor() as cursor, _selected_ids(cursor, pks) as (chosen, chosen_params):
+    id_range = _id_range(pks)
+    in_order = bool(m2m_fields) and by == "pk" and id_range is not None
+    with (
+        connection.cursor() as cursor,
+        _selected_ids(cursor, pks, id_range) as (chosen, chosen_params),
+    ):
         cursor.execute(
             f"INSERT INTO {history_table} ({columns}, {qn('history_date')}, "
             f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
@@ -173,7 +177,7 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
         )  # fmt: skip
         offset = None
         if in_order:
-            offset = _history_id_offset(cursor, history_table, pk_column, date, *_id_range(pks),
+            offset = _history_id_offset(cursor, history_table, pk_column, date, *id_range,
                                         cursor.rowcount)  # fmt: skip
         for field in m2m_fields:
             m2m_history = HistoricalRecords.m2m_models[field]
@@ -181,23 +185,18 @@ def bulk_record_rows(model, pks: list, history_type: str, *, by: str = "pk", use
             own, other = field.m2m_field_name(), field.m2m_reverse_field_name()
             own_col = qn(through._meta.get_field(own).column)
             other_col = qn(through._meta.get_field(other).column)
-            insert = (
+            if offset is not None:
+                history_id, join, join_params = f"l.{own_col} + %s", "", [offset]
+            else:
+                history_id, join_params = f"h.{qn('history_id')}", [date]
+                join = (f"JOIN {history_table} h ON h.{pk_column} = l.{own_col} "
+                        f"AND h.{qn('history_date')} = %s ")  # fmt: skip
+            cursor.execute(
                 f"INSERT INTO {qn(m2m_history._meta.db_table)} ({qn('id')}, {own_col}, "
                 f"{other_col}, {qn('history_id')}) "
-                f"SELECT l.{qn('id')}, l.{own_col}, l.{other_col}, "
-            )
-            if offset is not None:
-                cursor.execute(
-                    insert + f"l.{own_col} + %s FROM {qn(through._meta.db_table)} l "
-                    f"WHERE l.{own_col} {chosen}",
-                    [offset, *chosen_params],
-                )
-                continue
-            cursor.execute(
-                insert + f"h.{qn('history_id')} FROM {qn(through._meta.db_table)} l "
-                f"JOIN {history_table} h ON h.{pk_column} = l.{own_col} "
-                f"AND h.{qn('history_date')} = %s WHERE l.{own_col} {chosen}",
-                [date, *chosen_params],
+                f"SELECT l.{qn('id')}, l.{own_col}, l.{other_col}, {history_id} "
+                f"FROM {qn(through._meta.db_table)} l {join}WHERE l.{own_col} {chosen}",
+                [*join_params, *chosen_params],
             )
 
 
@@ -236,12 +235,12 @@ IDS_AS_PARAMETERS = 1000
 
 
 @contextmanager
-def _selected_ids(cursor, pks: list):
+def _selected_ids(cursor, pks: list, id_range: tuple[int, int] | None):
     """(SQL condition on a column that holds for the pks and no other value, its
-    parameters), valid for the block."""
-    if (consecutive := _id_range(pks)) is not None:
+    parameters), valid for the block; id_range is _id_range(pks)."""
+    if id_range is not None:
         # Consecutive ids, as a bulk load creates them: a range scan instead of a join.
-        yield "BETWEEN %s AND %s", list(consecutive)
+        yield "BETWEEN %s AND %s", list(id_range)
         return
     distinct = sorted(set(pks))
     if len(distinct) <= IDS_AS_PARAMETERS:

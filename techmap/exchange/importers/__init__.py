@@ -99,7 +99,7 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     """
     from techmap.catalog import bulkload
     from techmap.catalog.models import Entry
-    from techmap.exchange.importers import bulk
+    from techmap.exchange.importers import bulk, parallel
     from techmap.exchange.importers.aspi import PartNotCut, parse_aspi_in_parts
     from techmap.exchange.importers.writer import write_record_parts
 
@@ -111,7 +111,7 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     result, parts = in_parts
 
     def parts_to_write():
-        for records in parts:
+        for records in parallel.read_ahead(parts):
             if skip_invalid or not result.errors:
                 yield records
 

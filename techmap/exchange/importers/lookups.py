@@ -80,25 +80,34 @@ class Sources:
     """Finds or creates the Source of each SourceRecord, remembering what it found.
 
     Sources matched by URL (every link of an aspi file: tens of thousands) that do not
-    exist yet are created up front in bulk; keyed and field-matched sources are few and
-    created one by one when first asked for.
+    exist yet are created in bulk when their records are added; keyed and field-matched
+    sources are few and created one by one when first asked for. One Sources serves every
+    part of a file written in parts: each part looks up only the sources it is the first
+    to cite.
     """
 
-    def __init__(self, records: list):
-        keyed_urls = {s.url for s in records if s.key and s.url}
-        urls = {s.url for s in records if s.url and s.match == "url"}
-        keys = {s.key for s in records if s.key}
+    def __init__(self, records: list = ()):
         self.by_url, self.by_key, self.by_fields = {}, {}, {}
+        self.fields_read = False
+        self.created = 0
+        self.bulk_created_pks: list[int] = []  # written without save(): history is owed
+        self.add(records)
+
+    def add(self, records: list) -> None:
+        """Look up the sources of records not met before, and create in bulk those matched
+        by URL that do not exist."""
+        keyed_urls = {s.url for s in records if s.key and s.url}
+        urls = {s.url for s in records if s.url and s.match == "url" and s.url not in self.by_url}
+        keys = {s.key for s in records if s.key and s.key not in self.by_key}
         for url, pk in bulk.select_in(Source, ["url", "id"], "url", sorted(urls), ["id"]):
             self.by_url.setdefault(url, pk)
         for key, pk in bulk.select_in(Source, ["key", "id"], "key", sorted(keys)):
             self.by_key[key] = pk
-        if any(s.match == "fields" for s in records):
+        if not self.fields_read and any(s.match == "fields" for s in records):
+            self.fields_read = True
             for values in Source.objects.values("pk", *SOURCE_FIELDS):
                 pk = values.pop("pk")
                 self.by_fields.setdefault(tuple(values[f] for f in SOURCE_FIELDS), pk)
-        self.created = 0
-        self.bulk_created_pks: list[int] = []  # written without save(): history is owed
         # A URL also carried by a keyed record is left to get_id(), which creates the keyed
         # source first, exactly as a one-by-one import would.
         missing = {}
@@ -114,7 +123,7 @@ class Sources:
         urls = [s.url for s in records]
         for url, pk in bulk.select_in(Source, ["url", "id"], "url", urls, ["id"]):
             self.by_url.setdefault(url, pk)
-        self.bulk_created_pks = sorted({self.by_url[url] for url in urls})
+        self.bulk_created_pks += sorted({self.by_url[url] for url in urls})
         for s, signature in zip(records, rows, strict=True):
             self.by_fields.setdefault(signature, self.by_url[s.url])
         self.created += len(records)

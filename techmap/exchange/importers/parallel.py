@@ -157,3 +157,28 @@ def _parsed_parts(text: str, jobs):
     finally:
         _text = ""
         pool.shutdown(cancel_futures=True)
+
+
+_END = object()
+
+
+def read_ahead(items):
+    """Yield the items of an iterator, each computed in a thread while the caller uses the
+    one before: the parsed parts of a first load are turned into records while the caller
+    waits for the database to write the part before (the thread takes the interpreter's
+    lock whenever the caller waits on a socket or on SQLite). The first item is computed in
+    the caller's thread, so whatever the iterator starts (the workers, forked) starts there.
+    """
+    items = iter(items)
+    try:
+        item = next(items, _END)
+        if item is _END:
+            return
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+            while item is not _END:
+                following = pool.submit(next, items, _END)
+                yield item
+                item = following.result()
+    finally:
+        if hasattr(items, "close"):  # e.g. a generator that shuts its workers down
+            items.close()

@@ -109,15 +109,39 @@ def _prepared(values: list, preparers: list) -> list:
     return values
 
 
+class Lookups:
+    """What the records of one write refer to, by id: countries, companies, categories,
+    topics and sources, read once and created as they are first named. The parts of a file
+    written in parts share one, so each part reads only what it is the first to name."""
+
+    def __init__(self):
+        if not Country.objects.exists():
+            load_countries()
+        self.countries = dict(Country.objects.values_list("iso2", "pk"))
+        self.companies = Taxonomy(Company)
+        self.categories = Taxonomy(Category, category_defaults())
+        self.topics = Taxonomy(Topic)
+        self.sources = Sources()
+
+    def created(self) -> dict[str, int]:
+        return {
+            "companies_created": self.companies.created,
+            "categories_created": self.categories.created,
+            "topics_created": self.topics.created,
+            "sources_created": self.sources.created,
+        }
+
+
 def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     """Create or update the entries of records; return counts created/updated/unchanged.
 
     Call inside transaction.atomic(): it writes taxonomy, sources and entries in several
     statements that must stand or fall together.
     """
-    counts, owed = _write(records, status)
-    _record_history(*owed)
-    return counts
+    lookups = Lookups()
+    counts, created, updated = _write(records, status, lookups)
+    _record_history(lookups.sources.bulk_created_pks, created, updated)
+    return {**counts, **lookups.created()}
 
 
 def write_record_parts(parts, *, status: str) -> dict[str, int]:
@@ -130,37 +154,41 @@ def write_record_parts(parts, *, status: str) -> dict[str, int]:
     Call inside transaction.atomic(), as write_records().
     """
     totals = {"created": 0, "updated": 0, "unchanged": 0}
-    new_sources, created, updated = [], set(), set()
+    created, updated = set(), set()
+    lookups = Lookups()
     with bulkload.schema_set_aside([m._meta.db_table for m in (Entry, *LINK_MODELS)]):
         for records in parts:
             if not records:
                 continue
-            counts, owed = _write(records, status, all_new=True, indexes_aside=True)
+            counts, part_created, part_updated = _write(
+                records, status, lookups, all_new=True, indexes_aside=True
+            )
             for name, n in counts.items():
-                totals[name] = totals.get(name, 0) + n
-            new_sources += owed[0]
-            created |= owed[1]
-            updated |= owed[2]
-    _record_history(new_sources, created, updated)
-    return totals
+                totals[name] += n
+            created |= part_created
+            updated |= part_updated
+    _record_history(lookups.sources.bulk_created_pks, created, updated)
+    return {**totals, **lookups.created()}
 
 
 def _write(
-    records: list, status: str, *, all_new: bool = False, indexes_aside: bool = False
-) -> tuple[dict, tuple]:
-    """write_records() without the history: (its counts, (new source ids, created entry
-    ids, updated entry ids) whose history is owed). all_new: no existing entry is looked
-    for (a first load, whose records repeat no public id or external key). indexes_aside:
-    the caller has set them aside already (and counting the rows of a table without its
-    indexes, to decide, would scan it: seconds per million rows)."""
-    if not Country.objects.exists():
-        load_countries()
-    countries = dict(Country.objects.values_list("iso2", "pk"))
-    companies = Taxonomy(Company)
-    categories = Taxonomy(Category, category_defaults())
-    topics = Taxonomy(Topic)
+    records: list,
+    status: str,
+    lookups: Lookups,
+    *,
+    all_new: bool = False,
+    indexes_aside: bool = False,
+) -> tuple[dict, set, set]:
+    """write_records() without the history: (its counts, created entry ids, updated entry
+    ids; their history, and that of the sources lookups created, is owed). all_new: no
+    existing entry is looked for (a first load, whose records repeat no public id or
+    external key). indexes_aside: the caller has set them aside already (and counting the
+    rows of a table without its indexes, to decide, would scan it: seconds per million
+    rows)."""
+    countries, categories = lookups.countries, lookups.categories
+    companies, topics, sources = lookups.companies, lookups.topics, lookups.sources
     # Parsers share one object per distinct citation: each is looked at once, not per row.
-    sources = Sources(list({id(s): s for r in records for s in r.sources}.values()))
+    sources.add(list({id(s): s for r in records for s in r.sources}.values()))
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
@@ -211,12 +239,8 @@ def _write(
         "created": len(created_pks),
         "updated": len(updated),
         "unchanged": len(records) - len(created_pks) - len(updated),
-        "companies_created": companies.created,
-        "categories_created": categories.created,
-        "topics_created": topics.created,
-        "sources_created": sources.created,
     }
-    return counts, (sources.bulk_created_pks, created_pks, updated)
+    return counts, created_pks, updated
 
 
 def _rows(table: str) -> int:
