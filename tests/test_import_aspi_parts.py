@@ -243,3 +243,48 @@ def test_a_source_cited_in_every_part_is_created_once_with_one_history_row(
     assert source.history.count() == 1
     new_sources = Source.objects.filter(url__startswith="https://example.org/")
     assert new_sources.count() == Source.history.count() == 201
+
+
+# --- reading the next part ahead -------------------------------------------------------------
+
+
+def test_read_ahead_yields_every_item_computing_the_next_in_another_thread():
+    import threading
+
+    made_in = []
+
+    def items():
+        for n in range(4):
+            made_in.append(threading.current_thread())
+            yield n
+
+    ahead = parallel.read_ahead(items())
+    assert next(ahead) == 0
+    assert list(ahead) == [1, 2, 3]
+    here = threading.current_thread()
+    assert made_in[0] is here  # the first one, where the workers start
+    assert len(made_in) == 4 and all(thread is not here for thread in made_in[1:])
+
+
+def test_read_ahead_raises_what_the_iterator_raises_and_closes_it_when_left_early():
+    closed = []
+
+    class PartError(Exception):
+        pass
+
+    def items():
+        try:
+            yield 1
+            yield 2
+            raise PartError("part 3")
+        finally:
+            closed.append(True)
+
+    with pytest.raises(PartError, match="part 3"):
+        list(parallel.read_ahead(items()))
+    closed.clear()
+    source = items()  # held here: only read_ahead's closing can run its finally
+    ahead = parallel.read_ahead(source)
+    assert next(ahead) == 1
+    ahead.close()
+    assert closed == [True]
