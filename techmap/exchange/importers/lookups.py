@@ -96,6 +96,8 @@ class Sources:
     def add(self, records: list) -> None:
         """Look up the sources of records not met before, and create in bulk those matched
         by URL that do not exist."""
+        # Most citations of a large file repeat a URL met in an earlier part: drop them first.
+        records = [s for s in records if s.key or s.match != "url" or s.url not in self.by_url]
         keyed_urls = {s.url for s in records if s.key and s.url}
         urls = {s.url for s in records if s.url and s.match == "url" and s.url not in self.by_url}
         keys = {s.key for s in records if s.key and s.key not in self.by_key}
