@@ -5,6 +5,7 @@ Counts are never hard-coded: every export is compared with the ORM's published e
 """
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -44,6 +45,7 @@ from techmap.exchange.export import (
     iter_export_entries,
     write_csv,
 )
+from techmap.exchange.rows import stored_datetime_text
 
 TECHMAP = Path(sys.executable).parent / "techmap"
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"
@@ -284,6 +286,39 @@ def test_geojson_features_carry_every_column_and_raw_text(tmp_path, hostile):
     assert feature["properties"]["financing_amount"] == -1500000.5
     assert feature["properties"]["sources"][0]["url"] == "https://example.org/s"
 
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv"])
+@pytest.mark.parametrize("microsecond", [0, 120000])
+def test_timestamps_are_exported_as_utc_iso_text_with_microseconds(tmp_path, hostile, fmt,
+                                                                   microsecond):  # fmt: skip
+    stamp = dt.datetime(2025, 3, 4, 5, 6, 7, microsecond, tzinfo=dt.UTC)
+    Entry.objects.filter(public_id="zz-hostile").update(created=stamp, updated=stamp)
+    path = export_file(tmp_path, fmt)
+    if fmt == "geojson":
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        (row,) = [f["properties"] for f in features if f["id"] == "zz-hostile"]
+    else:
+        rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+        (row,) = [r for r in rows if r["id"] == "zz-hostile"]
+    expected = f"2025-03-04T05:06:07.{microsecond:06d}Z"
+    assert (row["created"], row["updated"]) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    "stored, text",
+    [
+        ("2025-03-04 05:06:07", "2025-03-04T05:06:07.000000Z"),
+        ("2025-03-04 05:06:07.000120", "2025-03-04T05:06:07.000120Z"),
+        # Other forms than Django's are parsed: a fraction, an offset, a year before 1000.
+        ("2025-03-04 05:06:07.5", "2025-03-04T05:06:07.500000Z"),
+        ("2025-03-04 05:06:07+02:00", "2025-03-04T03:06:07.000000Z"),
+        ("0999-03-04 05:06:07", "999-03-04T05:06:07.000000Z"),
+        (None, None),
+    ],
+)
+def test_a_datetime_stored_by_sqlite_becomes_the_text_of_the_datetime(stored, text):
+    assert stored_datetime_text(stored) == text
 
 # --- data package ---------------------------------------------------------------------------
 

@@ -170,8 +170,13 @@ NUMERIC_TYPES = frozenset({"number", "integer", "boolean"})
 
 
 def entry_to_row(row: dict) -> dict:
-    """An export row's values by column name, as Python values (str, float, Decimal, dict...)."""
-    return {c.name: c.getter(row) for c in COLUMNS}
+    """An export row's values by column name, as Python values (str, float, Decimal, dict,
+    datetime...): a datetime read as its export text (on SQLite) is a datetime again."""
+    values = {c.name: c.getter(row) for c in COLUMNS}
+    for c in COLUMNS:
+        if c.type == "datetime" and isinstance(values[c.name], str):
+            values[c.name] = parse_cell(c, values[c.name])
+    return values
 
 
 def neutralise_formula(text: str) -> str:
@@ -186,8 +191,11 @@ def restore_formula_text(text: str) -> str:
     return text
 
 
-def _datetime_text(value: dt.datetime) -> str:
-    """value as ISO 8601 text in UTC with microseconds, e.g. 2026-11-27T16:33:00.000000Z."""
+def datetime_text(value: dt.datetime | str) -> str:
+    """value as ISO 8601 text in UTC with microseconds, e.g. 2026-11-27T16:33:00.000000Z.
+    Text is that already (rows.stored_datetime_text)."""
+    if isinstance(value, str):
+        return value
     if value.tzinfo is not None and value.tzinfo is not dt.UTC:
         value = value.astimezone(dt.UTC)
     if value.year < 1000:  # isoformat() pads the year to four digits; strftime does not
@@ -209,7 +217,7 @@ def cell_text(column: Column, value) -> str:
     if column.type in ("number", "integer"):
         return str(value)  # repr of a float round-trips; Decimal keeps its digits
     if column.type == "datetime":
-        return _datetime_text(value)
+        return datetime_text(value)
     if column.type in ("object", "array"):
         return json_text(value) if value or column.type == "array" else ""
     return neutralise_formula(str(value))
@@ -236,7 +244,7 @@ def json_value(column: Column, value):
     if column.type == "number":
         return float(value)
     if column.type == "datetime":
-        return _datetime_text(value)
+        return datetime_text(value)
     return value
 
 
@@ -251,7 +259,7 @@ def entry_to_properties(row: dict) -> dict:
 
 
 # json_value() for each column type that needs a conversion (None always stays None).
-_JSON_CONVERTERS: dict[str, Callable] = {"number": float, "datetime": _datetime_text}
+_JSON_CONVERTERS: dict[str, Callable] = {"number": float, "datetime": datetime_text}
 
 
 def properties_builder() -> Callable[[dict], dict]:

@@ -7,22 +7,27 @@ entries is read with one values() query plus one per relation (companies, topics
 sources), joined here by entry id. The number of queries depends on the number of
 chunks only, and memory holds one chunk at a time.
 
-A row holds the ENTRY_FIELDS and JSON_FIELDS below under their values() names (e.g.
-"category__slug") and three lists in the order the entry page shows them:
+A row holds the ENTRY_FIELDS, DATETIME_FIELDS and JSON_FIELDS below under their values()
+names (e.g. "category__slug"; the datetimes as datetimes, or on SQLite as their export
+text already: see stored_datetime_text) and three lists in the order the entry page shows them:
 - "companies": (name, slug) pairs, by company name;
 - "topic_slugs": topic slugs, by topic name;
 - "sources": dicts of SOURCE_FIELDS, in citation order.
 """
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterator
 
 import orjson
+from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
 
 from techmap.catalog.models import Entry, EntrySource
+from techmap.exchange import columns
 from techmap.exchange.columns import SOURCE_FIELDS
 
 CHUNK_SIZE = 5000  # entries per batch of queries
@@ -47,9 +52,8 @@ ENTRY_FIELDS = (
     "year_ended",
     "description",
     "highlight",
-    "created",
-    "updated",
 )
+DATETIME_FIELDS = ("created", "updated")
 # JSON columns are read as text and parsed with orjson, several times faster than the json
 # module JSONField uses; parse_json_text() falls back to json, so the values are the same.
 JSON_FIELDS = ("partners", "external_refs", "line_geometry")
@@ -122,9 +126,26 @@ def _sources(ids: list[int]) -> dict[int, list[dict]]:
     return found
 
 
+def stored_datetime_text(text: str | None) -> str | None:
+    """A datetime as SQLite stores it for Django (UTC: "2026-11-27 16:33:00" or
+    "2026-11-27 16:33:00.123456") as export text ("2026-11-27T16:33:00.000000Z", what
+    columns.py makes of a datetime). Reading the text as it is saves Django parsing it
+    and the export formatting it back: a sixth of a SQLite export's time."""
+    if text is None:
+        return None
+    if len(text) not in (19, 26) or text[10] != " " or text[0] == "0":  # not that form
+        value = parse_datetime(text)
+        return columns.datetime_text(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+    return f"{text[:10]}T{text[11:19]}.{text[20:26] or '000000'}Z"
+
+
 def _chunk_rows(ids: list[int]) -> list[dict]:
     """The rows of the entries with these primary keys, in the order of ids."""
-    entries = Entry.objects.filter(_entry_filter("pk", ids)).values(*ENTRY_FIELDS, **_JSON_TEXT)
+    stored_text = connection.vendor == "sqlite"
+    times = {f"{n}_text": Cast(n, TextField()) for n in DATETIME_FIELDS} if stored_text else {}
+    entries = Entry.objects.filter(_entry_filter("pk", ids)).values(
+        *ENTRY_FIELDS, *(() if stored_text else DATETIME_FIELDS), **_JSON_TEXT, **times
+    )
     by_id = {row["id"]: row for row in entries}
     companies, topics, sources = _companies(ids), _topic_slugs(ids), _sources(ids)
     rows = []
@@ -134,6 +155,9 @@ def _chunk_rows(ids: list[int]) -> list[dict]:
             continue
         for name in JSON_FIELDS:
             row[name] = parse_json_text(row.pop(f"{name}_text"))
+        if stored_text:
+            for name in DATETIME_FIELDS:
+                row[name] = stored_datetime_text(row.pop(f"{name}_text"))
         row["companies"] = companies.get(pk, ())
         row["topic_slugs"] = topics.get(pk, ())
         row["sources"] = sources.get(pk, [])
