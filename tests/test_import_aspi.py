@@ -182,6 +182,38 @@ def test_import_creates_unknown_companies_categories_and_topics_with_the_files_n
     assert Topic.objects.filter(name="Test Topic Zeta").count() == 1
 
 
+
+def test_new_names_are_created_once_in_the_order_first_named_each_with_its_history(
+    db, tmp_path
+):
+    rows = [
+        aspi_row(1, company_id="91 | Zeta Networks", infrastructure_type_id="91 | Quantum lab",
+                 secondary_infrastructure_type_id="92 | Sensor hub",
+                 **{"Primary topic": "91 | Edge AI"}),
+        aspi_row(2, company_id="91 | ZETA networks", infrastructure_type_id="92 | Sensor hub",
+                 **{"Primary topic": "91 | edge ai"}),
+        aspi_row(3, company_id="92 | Omega Cloud", infrastructure_type_id="91 | Quantum lab"),
+    ]  # fmt: skip
+    path = write_aspi_csv(tmp_path / "names.csv", rows)
+    last_position = Category.objects.order_by("-position").values_list("position", flat=True)[0]
+    with history.change_reason("names test import"):
+        assert run_import(path, "aspi").created == 3
+    companies = Company.objects.filter(name__in=["Zeta Networks", "Omega Cloud"])
+    categories = Category.objects.filter(name__in=["Quantum lab", "Sensor hub"])
+    topics = Topic.objects.filter(name__iexact="Edge AI")
+    assert sorted(c.name for c in companies) == ["Omega Cloud", "Zeta Networks"]
+    assert [(c.name, c.position) for c in categories.order_by("position")] == [
+        ("Quantum lab", last_position + 1),
+        ("Sensor hub", last_position + 2),
+    ]
+    assert [t.name for t in topics] == ["Edge AI"]
+    for obj in [*companies, *categories, *topics]:
+        (row,) = obj.history.all()
+        assert (row.history_type, row.history_change_reason) == ("+", "names test import")
+    two = Entry.objects.get(public_id="ctm-2")
+    assert [c.name for c in two.companies.all()] == ["Zeta Networks"]
+    assert two.category.name == "Sensor hub"
+
 def test_import_turns_text_links_into_sources_in_order_and_shares_them_by_url(db):
     import_file(DATA_CSV)
     first = Entry.objects.get(public_id="ctm-9001")
