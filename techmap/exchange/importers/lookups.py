@@ -11,7 +11,6 @@ import orjson
 from django.db import connection
 from django.utils.text import slugify
 
-from techmap.catalog import history
 from techmap.catalog.models import Category, Entry, Source
 from techmap.exchange.importers import bulk
 from techmap.exchange.importers.records import SOURCE_FIELDS
@@ -41,46 +40,26 @@ class Taxonomy:
     def id_of(self, ref) -> int:
         """The id of the object a NamedRef names, created (with a unique slug) when missing."""
         # Files name the same few companies and topics on every row: remember the answer.
-        found = self.answers.get((ref.slug, ref.name))
+        key = (ref.slug, ref.name)
+        found = self.answers.get(key)
         if found is None:
-            self.add([ref])
-            found = self.answers[(ref.slug, ref.name)]
+            found = self.answers[key] = self._find_or_create(ref).pk
         return found
 
-    def add(self, refs) -> None:
-        """Find the objects refs name, creating the missing ones in the order first named,
-        all at once: one INSERT and one of their history rows, not a save() each (a file of
-        synthetic or new companies, categories and topics names dozens)."""
-        pending = {}
-        for ref in refs:
-            key = (ref.slug, ref.name)
-            if key not in self.answers and key not in pending:
-                pending[key] = self._find(ref) or self._new(ref)
-        new = list({id(obj): obj for obj in pending.values() if obj.pk is None}.values())
-        if new:
-            # New names come with empty profiles: nothing for a save() to sanitise.
-            self.model.objects.bulk_create(new)
-            history.bulk_record(self.model, new, "+")
-            self.created += len(new)
-        for key, obj in pending.items():
-            self.answers[key] = obj.pk
-
-    def _find(self, ref):
+    def _find_or_create(self, ref):
         if ref.slug and ref.slug in self.by_slug:
             return self.by_slug[ref.slug]
         if ref.name and ref.name.casefold() in self.by_name:
             return self.by_name[ref.name.casefold()]
-        return None
-
-    def _new(self, ref):
-        """An unsaved object for ref, with a slug no other object has."""
         name = ref.name or ref.slug
         base = (ref.slug or slugify(name) or _fallback_slug(name))[:80]
         slug, n = base, 1
         while slug in self.by_slug:
             n += 1
             slug = f"{base[:75]}-{n}"
-        obj = self.model(slug=slug, name=name, **self.defaults(name))
+        # Few new names per file, so a plain create (with its model defaults) is fine here.
+        obj = self.model.objects.create(slug=slug, name=name, **self.defaults(name))
+        self.created += 1
         self._remember(obj)
         return obj
 

@@ -189,9 +189,6 @@ def _write(
     companies, topics, sources = lookups.companies, lookups.topics, lookups.sources
     # Parsers share one object per distinct citation: each is looked at once, not per row.
     sources.add(list({id(s): s for r in records for s in r.sources}.values()))
-    categories.add(c for r in records for c in (r.category, r.secondary_category) if c)
-    companies.add(c for r in records for c in r.companies)
-    topics.add(t for r in records for t in r.topics)
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
