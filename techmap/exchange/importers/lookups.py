@@ -86,12 +86,11 @@ class Sources:
     to cite.
     """
 
-    def __init__(self, records: list = ()):
+    def __init__(self):
         self.by_url, self.by_key, self.by_fields = {}, {}, {}
         self.fields_read = False
         self.created = 0
         self.bulk_created_pks: list[int] = []  # written without save(): history is owed
-        self.add(records)
 
     def add(self, records: list) -> None:
         """Look up the sources of records not met before, and create in bulk those matched
