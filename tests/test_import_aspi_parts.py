@@ -245,6 +245,37 @@ def test_a_source_cited_in_every_part_is_created_once_with_one_history_row(
     assert new_sources.count() == Source.history.count() == 201
 
 
+def test_a_first_load_in_parts_analyzes_each_table_it_fills_once_all_its_rows_are_in(
+    no_entries, tmp_path, monkeypatch
+):
+    from django.db import connection
+
+    from techmap import exchange
+
+    monkeypatch.setattr(exchange.importers, "ANALYZE_AFTER", 1)  # 296 entries count as large
+    path = _parallel_file(tmp_path)
+    written = _first_load_in_parts(monkeypatch)
+    analyzed = []
+
+    def watch(execute, sql, params, many, context):
+        if sql.startswith("ANALYZE"):
+            analyzed.append(sql.split()[1].strip('"'))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        report = run_import(path, "aspi", skip_invalid=True)
+    assert len(written) > 5 and report.created == 296
+    assert sorted(analyzed) == sorted(exchange.importers.WRITTEN_TABLES)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'catalog_entry'")
+            assert {int(stat.split()[0]) for (stat,) in cursor.fetchall()} == {296}
+        else:
+            for table, model in (("catalog_entry", Entry), ("catalog_entrysource", EntrySource)):
+                cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+                assert cursor.fetchone()[0] == model.objects.count()
+
+
 # --- reading the next part ahead -------------------------------------------------------------
 
 

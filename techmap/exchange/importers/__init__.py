@@ -79,13 +79,15 @@ def _report(result: ParseResult, dry_run: bool) -> ImportReport:
     )
 
 
-def _written(report: ImportReport, counts: dict) -> ImportReport:
+def _written(report: ImportReport, counts: dict, fresh: list[str] = ()) -> ImportReport:
+    """report with the counts of a write; the tables it filled get fresh statistics, except
+    those already analyzed after their rows went in (fresh)."""
     report.created = counts["created"]
     report.updated = counts["updated"]
     report.unchanged = counts["unchanged"]
     report.written = not report.dry_run
     if report.written and report.created + report.updated >= ANALYZE_AFTER:
-        refresh_statistics()
+        refresh_statistics(skip=fresh)
     return report
 
 
@@ -101,7 +103,7 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     from techmap.catalog.models import Entry
     from techmap.exchange.importers import bulk, parallel
     from techmap.exchange.importers.aspi import PartNotCut, parse_aspi_in_parts
-    from techmap.exchange.importers.writer import write_record_parts
+    from techmap.exchange.importers.writer import LOADED_TABLES, write_record_parts
 
     if Entry.objects.exists():
         return None
@@ -125,7 +127,10 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
         except PartNotCut:  # a part cannot be parsed alone: parse the file whole instead
             return None
     report = _report(result, dry_run)
-    return report if blocked else _written(report, counts)
+    # On PostgreSQL the load analyzed its tables once their rows were in: again would cost
+    # half a second per million entries.
+    fresh = LOADED_TABLES if bulkload.renews_statistics() else []
+    return report if blocked else _written(report, counts, fresh)
 
 
 ANALYZE_AFTER = 1000  # rows written in bulk from which the planner's statistics are renewed
@@ -133,8 +138,8 @@ WRITTEN_TABLES = ("catalog_entry", "catalog_entry_companies", "catalog_entry_top
                   "catalog_entrysource", "catalog_source")  # fmt: skip
 
 
-def refresh_statistics() -> None:
-    """ANALYZE the tables an import fills.
+def refresh_statistics(skip: list[str] = ()) -> None:
+    """ANALYZE the tables an import fills, except those in skip.
 
     PostgreSQL's autovacuum renews the statistics only a minute or so after a bulk write;
     until then the planner takes a fresh million-row table for an empty one and answers the
@@ -144,4 +149,4 @@ def refresh_statistics() -> None:
     """
     from techmap.catalog import bulkload
 
-    bulkload.analyze(list(WRITTEN_TABLES))
+    bulkload.analyze([table for table in WRITTEN_TABLES if table not in skip])
