@@ -276,6 +276,30 @@ def test_a_first_load_in_parts_analyzes_each_table_it_fills_once_all_its_rows_ar
                 assert cursor.fetchone()[0] == model.objects.count()
 
 
+def test_entries_written_in_bulk_are_stamped_with_the_time_of_their_write(
+    no_entries, tmp_path, monkeypatch
+):
+    from django.utils import timezone
+
+    # 296 entries written in parts (COPY on PostgreSQL), then 3 changed (UPDATE)
+    path = _parallel_file(tmp_path)
+    _first_load_in_parts(monkeypatch)
+    before = timezone.now()
+    assert run_import(path, "aspi", skip_invalid=True).created == 296
+    after = timezone.now()
+    stamps = dict(Entry.objects.values_list("created", "updated"))  # each part has its own
+    assert all(before <= created == updated <= after for created, updated in stamps.items())
+    assert all(created.utcoffset().total_seconds() == 0 for created in stamps)
+
+    changed = _parallel_file(tmp_path, r1={"label": "Changed 2"}, r2={"label": "Changed 3"})
+    before = timezone.now()
+    assert run_import(changed, "aspi", skip_invalid=True).updated == 2
+    after = timezone.now()
+    titles = Entry.objects.filter(title__startswith="Changed")
+    assert titles.count() == 2
+    assert all(before <= e.updated <= after and e.created in stamps for e in titles)
+
+
 # --- reading the next part ahead -------------------------------------------------------------
 
 

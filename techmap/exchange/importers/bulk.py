@@ -145,6 +145,18 @@ def json_text(value) -> str:
         return json.dumps(value)
 
 
+def db_datetime(value, field):
+    """The aware datetime value as the database value of field for rows written in bulk.
+
+    On PostgreSQL, ISO 8601 text, which it reads as exactly the same time: psycopg formats
+    a datetime anew for every row it is in (two seconds of a 1,000,000-row import, whose
+    rows share one timestamp).
+    """
+    if connection.vendor == "postgresql" and value.tzinfo is not None:
+        return value.isoformat()
+    return field.get_db_prep_save(value, connection)
+
+
 def db_preparer(field):
     """A function turning a Python value of field into its database value.
 

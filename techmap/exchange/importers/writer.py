@@ -197,7 +197,7 @@ def _write(
     existing = {} if all_new else find_existing(records, attnames)
 
     now = timezone.now()
-    db_now = Entry._meta.get_field("updated").get_db_prep_save(now, connection)
+    db_now = bulk.db_datetime(now, Entry._meta.get_field("updated"))
     new_rows, changed_rows = [], []
     pk_of: dict[str, int] = {}
     # Each record's public id, then its company, topic and source ids, in record order.
