@@ -92,11 +92,16 @@ class Sources:
         self.created = 0
         self.bulk_created_pks: list[int] = []  # written without save(): history is owed
 
-    def add(self, records: list) -> None:
-        """Look up the sources of records not met before, and create in bulk those matched
-        by URL that do not exist."""
-        # Most citations of a large file repeat a URL met in an earlier part: drop them first.
-        records = [s for s in records if s.key or s.match != "url" or s.url not in self.by_url]
+    def add(self, records) -> None:
+        """Look up the sources of records (an iterable of SourceRecords, repeats allowed) not
+        met before, and create in bulk those matched by URL that do not exist."""
+        by_url = self.by_url
+        # Most citations of a large file repeat a URL met in an earlier part: dropped first,
+        # in one pass. Parsers share one object per distinct citation: the rest are kept
+        # once each, by identity (a dataclass's hash is computed in Python every time).
+        records = list(
+            {id(s): s for s in records if s.key or s.match != "url" or s.url not in by_url}.values()
+        )
         keyed_urls = {s.url for s in records if s.key and s.url}
         urls = {s.url for s in records if s.url and s.match == "url" and s.url not in self.by_url}
         keys = {s.key for s in records if s.key and s.key not in self.by_key}

@@ -189,8 +189,7 @@ def _write(
     rows)."""
     countries, categories = lookups.countries, lookups.categories
     companies, topics, sources = lookups.companies, lookups.topics, lookups.sources
-    # Parsers share one object per distinct citation: each is looked at once, not per row.
-    sources.add(list({id(s): s for r in records for s in r.sources}.values()))
+    sources.add(s for r in records for s in r.sources)
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
