@@ -5,6 +5,8 @@ Adding a format: write a parse_<format>(path, **options) -> ParseResult function
 register it in PARSERS.
 """
 
+from collections.abc import Collection
+
 from django.db import transaction
 
 from techmap.exchange.importers.base import ImportFormatError, ImportReport, ParseResult, RowError
@@ -79,7 +81,7 @@ def _report(result: ParseResult, dry_run: bool) -> ImportReport:
     )
 
 
-def _written(report: ImportReport, counts: dict, fresh: list[str] = ()) -> ImportReport:
+def _written(report: ImportReport, counts: dict, fresh: Collection[str] = ()) -> ImportReport:
     """report with the counts of a write; the tables it filled get fresh statistics, except
     those already analyzed after their rows went in (fresh)."""
     report.created = counts["created"]
@@ -129,7 +131,7 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     report = _report(result, dry_run)
     # On PostgreSQL the load analyzed its tables once their rows were in: again would cost
     # half a second per million entries.
-    fresh = LOADED_TABLES if bulkload.renews_statistics() else []
+    fresh = LOADED_TABLES if bulkload.renews_statistics() else ()
     return report if blocked else _written(report, counts, fresh)
 
 
@@ -138,7 +140,7 @@ WRITTEN_TABLES = ("catalog_entry", "catalog_entry_companies", "catalog_entry_top
                   "catalog_entrysource", "catalog_source")  # fmt: skip
 
 
-def refresh_statistics(skip: list[str] = ()) -> None:
+def refresh_statistics(skip: Collection[str] = ()) -> None:
     """ANALYZE the tables an import fills, except those in skip.
 
     PostgreSQL's autovacuum renews the statistics only a minute or so after a bulk write;

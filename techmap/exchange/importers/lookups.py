@@ -103,7 +103,7 @@ class Sources:
             {id(s): s for s in records if s.key or s.match != "url" or s.url not in by_url}.values()
         )
         keyed_urls = {s.url for s in records if s.key and s.url}
-        urls = {s.url for s in records if s.url and s.match == "url" and s.url not in self.by_url}
+        urls = {s.url for s in records if s.url and s.match == "url" and s.url not in by_url}
         keys = {s.key for s in records if s.key and s.key not in self.by_key}
         for url, pk in bulk.select_in(Source, ["url", "id"], "url", sorted(urls), ["id"]):
             self.by_url.setdefault(url, pk)
