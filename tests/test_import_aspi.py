@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from techmap.catalog import bulkload, history
 from techmap.catalog.models import Category, Company, Entry, EntrySource, Source, Topic
@@ -213,6 +215,30 @@ def test_new_names_are_created_once_in_the_order_first_named_each_with_its_histo
     two = Entry.objects.get(public_id="ctm-2")
     assert [c.name for c in two.companies.all()] == ["Zeta Networks"]
     assert two.category.name == "Sensor hub"
+
+def test_new_names_are_created_in_bulk_however_many_a_file_names(db, tmp_path):
+    """Ten new companies, categories and topics cost the same statements as one of each:
+    they are created together, each with its history row, not one by one."""
+
+    def statements(n, tag, first):
+        rows = [
+            aspi_row(first + i, company_id=f"{i} | {tag} company {i}",
+                     infrastructure_type_id=f"{i} | {tag} category {i}",
+                     **{"Primary topic": f"{i} | {tag} topic {i}"})
+            for i in range(1, n + 1)
+        ]  # fmt: skip
+        path = write_aspi_csv(tmp_path / f"{tag}.csv", rows)
+        with CaptureQueriesContext(connection) as queries:
+            report = run_import(path, "aspi")
+        assert report.created == n
+        return len(queries)
+
+    assert statements(10, "many", 100) == statements(1, "one", 200)
+    for model in (Company, Category, Topic):
+        made = model.objects.filter(name__contains="many")
+        assert made.count() == 10
+        assert all([row.history_type for row in obj.history.all()] == ["+"] for obj in made)
+
 
 def test_import_turns_text_links_into_sources_in_order_and_shares_them_by_url(db):
     import_file(DATA_CSV)

@@ -11,6 +11,7 @@ import orjson
 from django.db import connection
 from django.utils.text import slugify
 
+from techmap.catalog import history
 from techmap.catalog.models import Category, Entry, Source
 from techmap.exchange.importers import bulk
 from techmap.exchange.importers.records import SOURCE_FIELDS
@@ -46,19 +47,49 @@ class Taxonomy:
             found = self.answers[key] = self._find_or_create(ref).pk
         return found
 
-    def _find_or_create(self, ref):
+    def add(self, refs) -> None:
+        """Create in bulk, with their history, the objects named by refs (an iterable of
+        NamedRefs, repeats and None allowed) that do not exist, in the order first named.
+
+        One create per new name cost a dozen statements (the row, its history, savepoints):
+        a fifth of the time of a 4,000-row import naming 70 new companies and topics.
+        """
+        new = []
+        for ref in refs:
+            if ref is None or (ref.slug, ref.name) in self.answers or self._find(ref):
+                continue
+            obj = self._new(ref)
+            self._remember(obj)  # a later ref may name it again, by its slug or its name
+            new.append(obj)
+        if not new:
+            return
+        self.model.objects.bulk_create(new)
+        history.bulk_record(self.model, new, "+")
+        self.created += len(new)
+
+    def _find(self, ref):
         if ref.slug and ref.slug in self.by_slug:
             return self.by_slug[ref.slug]
         if ref.name and ref.name.casefold() in self.by_name:
             return self.by_name[ref.name.casefold()]
+        return None
+
+    def _new(self, ref):
+        """An unsaved object for ref, with a slug no other object has."""
         name = ref.name or ref.slug
         base = (ref.slug or slugify(name) or _fallback_slug(name))[:80]
         slug, n = base, 1
         while slug in self.by_slug:
             n += 1
             slug = f"{base[:75]}-{n}"
-        # Few new names per file, so a plain create (with its model defaults) is fine here.
-        obj = self.model.objects.create(slug=slug, name=name, **self.defaults(name))
+        return self.model(slug=slug, name=name, **self.defaults(name))
+
+    def _find_or_create(self, ref):
+        found = self._find(ref)
+        if found is not None:
+            return found
+        obj = self._new(ref)
+        obj.save()
         self.created += 1
         self._remember(obj)
         return obj

@@ -190,6 +190,9 @@ def _write(
     countries, categories = lookups.countries, lookups.categories
     companies, topics, sources = lookups.companies, lookups.topics, lookups.sources
     sources.add(s for r in records for s in r.sources)
+    categories.add(ref for r in records for ref in (r.category, r.secondary_category))
+    companies.add(ref for r in records for ref in r.companies)
+    topics.add(ref for r in records for ref in r.topics)
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
