@@ -240,6 +240,31 @@ def test_new_names_are_created_in_bulk_however_many_a_file_names(db, tmp_path):
         assert all([row.history_type for row in obj.history.all()] == ["+"] for obj in made)
 
 
+def test_names_first_met_after_the_bulk_creation_are_created_as_they_come(
+    db, tmp_path, monkeypatch
+):
+    """Only an import's first records are searched for new names to create together; a
+    name first met later is created when its row is written, still in file order."""
+    monkeypatch.setattr(writer, "NAMES_IN_BULK", 2)
+    rows = [
+        aspi_row(301, infrastructure_type_id="1 | Late test A"),
+        aspi_row(302, infrastructure_type_id="2 | Late test B",
+                 **{"Primary topic": "9 | Late topic"}),
+        aspi_row(303, infrastructure_type_id="3 | Late test C",
+                 **{"Primary topic": "9 | late TOPIC"}),
+        aspi_row(304, infrastructure_type_id="1 | late test a",
+                 secondary_infrastructure_type_id="4 | Late test D"),
+    ]  # fmt: skip
+    assert run_import(write_aspi_csv(tmp_path / "late.csv", rows), "aspi").created == 4
+    late = Category.objects.filter(name__startswith="Late test").order_by("position")
+    assert [c.name for c in late] == ["Late test A", "Late test B", "Late test C", "Late test D"]
+    assert Topic.objects.filter(name__iexact="late topic").count() == 1
+    for obj in [*late, Topic.objects.get(name="Late topic")]:
+        assert [row.history_type for row in obj.history.all()] == ["+"]
+    four = Entry.objects.get(public_id="ctm-304")
+    assert (four.category.name, four.secondary_category.name) == ("Late test A", "Late test D")
+
+
 def test_import_turns_text_links_into_sources_in_order_and_shares_them_by_url(db):
     import_file(DATA_CSV)
     first = Entry.objects.get(public_id="ctm-9001")

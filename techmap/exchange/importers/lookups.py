@@ -52,7 +52,8 @@ class Taxonomy:
         NamedRefs, repeats and None allowed) that do not exist, in the order first named.
 
         One create per new name cost a dozen statements (the row, its history, savepoints):
-        a fifth of the time of a 4,000-row import naming 70 new companies and topics.
+        0.2 s of the 1.5 s of a 4,000-row import naming 73 new companies, categories and
+        topics, on PostgreSQL.
         """
         new = []
         for ref in refs:
