@@ -216,6 +216,7 @@ def test_new_names_are_created_once_in_the_order_first_named_each_with_its_histo
     assert [c.name for c in two.companies.all()] == ["Zeta Networks"]
     assert two.category.name == "Sensor hub"
 
+
 def test_new_names_are_created_in_bulk_however_many_a_file_names(db, tmp_path):
     """Ten new companies, categories and topics cost the same statements as one of each:
     they are created together, each with its history row, not one by one."""

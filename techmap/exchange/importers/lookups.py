@@ -44,7 +44,8 @@ class Taxonomy:
         key = (ref.slug, ref.name)
         found = self.answers.get(key)
         if found is None:
-            found = self.answers[key] = self._find_or_create(ref).pk
+            self.add([ref])
+            found = self.answers[key] = self._find(ref).pk
         return found
 
     def add(self, refs) -> None:
@@ -84,16 +85,6 @@ class Taxonomy:
             n += 1
             slug = f"{base[:75]}-{n}"
         return self.model(slug=slug, name=name, **self.defaults(name))
-
-    def _find_or_create(self, ref):
-        found = self._find(ref)
-        if found is not None:
-            return found
-        obj = self._new(ref)
-        obj.save()
-        self.created += 1
-        self._remember(obj)
-        return obj
 
 
 def category_defaults():
