@@ -538,12 +538,15 @@ LOADED_TABLES = ["catalog_entry", "catalog_entry_companies", "catalog_entry_topi
 
 
 def _set_aside_objects() -> list[str]:
-    """The create statements of every index and foreign key a large load sets aside."""
+    """The create statements of every index and foreign key a large load sets aside, and of
+    the history tables' primary keys."""
     from django.db import connection
 
-    tables = LOADED_TABLES + history.tables([Entry, EntrySource, Source])
+    history_tables = history.tables([Entry, EntrySource, Source])
     with connection.cursor() as cursor:
-        return sorted(create for _, create in bulkload.schema_objects(cursor, tables))
+        objects = bulkload.schema_objects(cursor, LOADED_TABLES)
+        objects += bulkload.schema_objects(cursor, history_tables, primary_keys=True)
+    return sorted(create for _, create in objects)
 
 
 def _large_load(tmp_path, monkeypatch) -> tuple[Path, list]:
@@ -557,9 +560,9 @@ def _large_load(tmp_path, monkeypatch) -> tuple[Path, list]:
     used = []
     real = bulkload.schema_set_aside
 
-    def spy(tables, *, enabled=True):
-        used.append((tables[0], enabled))
-        return real(tables, enabled=enabled)
+    def spy(tables, *, enabled=True, primary_keys=False):
+        used.append((tables[0], enabled, primary_keys))
+        return real(tables, enabled=enabled, primary_keys=primary_keys)
 
     monkeypatch.setattr(bulkload, "schema_set_aside", spy)
     return path, used
@@ -575,7 +578,10 @@ def test_a_large_load_sets_the_indexes_aside_and_builds_them_again(db, tmp_path,
     out, err, failure = import_file(path)
     assert failure is None, err
     history_set_aside = connection.vendor == "postgresql"
-    assert used == [("catalog_entry", True), ("catalog_historicalentry", history_set_aside)]
+    assert used == [
+        ("catalog_entry", True, False),
+        ("catalog_historicalentry", history_set_aside, True),  # numbered by their sequences
+    ]
     assert _set_aside_objects() == before
     new = len(path.read_text().splitlines()) - 1
     assert Entry.objects.count() == n + new  # all new
@@ -600,9 +606,37 @@ def test_a_failed_large_load_writes_nothing_and_keeps_the_indexes(db, tmp_path, 
     monkeypatch.setattr(writer, "_sync_links", fail)
     out, err, failure = import_file(path)
     assert failure is not None and "simulated failure" in str(failure)
-    assert used == [("catalog_entry", True)]
+    assert used == [("catalog_entry", True, False)]
     assert _set_aside_objects() == before
     assert (Entry.objects.count(), Source.objects.count()) == counts
+
+
+def test_primary_keys_set_aside_are_built_again_and_still_refuse_a_repeated_key(db):
+    """A large load's history goes in without its primary keys on PostgreSQL (SQLite cannot
+    drop one); adding them back checks the rows as they would have."""
+    from django.db import IntegrityError, transaction
+
+    import_file(DATA_CSV)
+    table = Entry.history.model._meta.db_table
+    before = _set_aside_objects()
+
+    def primary_keys(cursor) -> list[str]:
+        objects = bulkload.schema_objects(cursor, [table], primary_keys=True)
+        return [create for _, create in objects if "PRIMARY KEY" in create]
+
+    inside = []
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with bulkload.schema_set_aside([table], primary_keys=True):
+            with connection.cursor() as cursor:
+                inside = primary_keys(cursor)
+                cursor.execute(
+                    f"INSERT INTO {table} SELECT * FROM {table} WHERE history_id = %s",
+                    [Entry.history.values_list("history_id", flat=True).first()],
+                )
+    assert inside == []
+    assert _set_aside_objects() == before
+    with connection.cursor() as cursor:
+        assert len(primary_keys(cursor)) == (connection.vendor == "postgresql")
 
 
 def _journal_during_a_large_import(tmp_path, monkeypatch) -> list[str]:

@@ -32,9 +32,9 @@ def _run_queued_checks(cursor) -> None:
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def schema_objects(cursor, tables: list[str]) -> list[tuple[str, str]]:
+def schema_objects(cursor, tables: list[str], primary_keys: bool = False) -> list[tuple[str, str]]:
     """(drop statement, create statement) of the plain indexes of tables and, on PostgreSQL,
-    of the foreign keys from or to them."""
+    of the foreign keys from or to them and, if primary_keys, of their primary keys."""
     qn = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(tables))
     if connection.vendor == "sqlite":
@@ -65,6 +65,8 @@ def schema_objects(cursor, tables: list[str]) -> list[tuple[str, str]]:
         )
         for table, name, definition in cursor.fetchall()
     ]
+    if primary_keys:
+        objects += _primary_keys(cursor, tables)
     cursor.execute(
         "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid"
@@ -76,14 +78,39 @@ def schema_objects(cursor, tables: list[str]) -> list[tuple[str, str]]:
     return objects + [(f"DROP INDEX {qn(name)}", create) for name, create in cursor.fetchall()]
 
 
+def _primary_keys(cursor, tables: list[str]) -> list[tuple[str, str]]:
+    """(drop, create) of the primary keys of tables, on PostgreSQL; after the foreign keys
+    to them, which must go first."""
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(tables))
+    cursor.execute(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+        " JOIN pg_class t ON t.oid = c.conrelid"
+        " WHERE c.contype = 'p' AND t.relnamespace = current_schema()::regnamespace"
+        f" AND t.relname IN ({marks}) ORDER BY t.relname",
+        tables,
+    )
+    return [
+        (
+            f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}",
+            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}",
+        )
+        for table, name, definition in cursor.fetchall()
+    ]
+
+
 @contextmanager
-def schema_set_aside(tables: list[str], *, enabled: bool = True):
+def schema_set_aside(tables: list[str], *, enabled: bool = True, primary_keys: bool = False):
     """Run the block without the plain indexes (and PostgreSQL's foreign keys) of tables;
-    create them again after it, indexes first (the foreign key checks use them)."""
+    create them again after it, indexes first (the foreign key checks use them).
+
+    primary_keys: on PostgreSQL, set their primary keys aside too, for rows whose keys
+    are unique by construction (numbered by their sequence): a primary key built once is
+    cheaper than one grown row by row. Adding it back still checks the rows."""
     objects = []
     if enabled:
         with connection.cursor() as cursor:
-            objects = schema_objects(cursor, tables)
+            objects = schema_objects(cursor, tables, primary_keys)
             if objects and connection.vendor == "postgresql":
                 _run_queued_checks(cursor)
                 # The load's large statements (validating joins, INSERT ... SELECT) are

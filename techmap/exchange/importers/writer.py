@@ -300,7 +300,10 @@ def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) ->
     """One history row per source, entry and source link written in bulk, as save() would.
 
     On PostgreSQL a large history load goes faster with the history tables' foreign keys
-    and indexes aside. SQLite checks no keys row by row, and its history rows arrive in id
+    and indexes aside, and their primary keys too: every history row is numbered by its
+    table's sequence, and building the keys once after took 1.1 s where growing them row
+    by row took about 4 s at 1,000,000 entries (the four INSERT ... SELECTs took 5.1 s
+    instead of 9.1 s). SQLite checks no keys row by row, and its history rows arrive in id
     order: it keeps the indexes up faster than it rebuilds them (8.2 s against 5.0 s + 4.5 s
     at 1,000,000 entries).
     """
@@ -308,7 +311,7 @@ def _record_history(new_source_pks: list, created_pks: set, updated_pks: set) ->
     large = connection.vendor == "postgresql" and is_large_load(
         len(created_pks), history_tables[0]
     )
-    with bulkload.schema_set_aside(history_tables, enabled=large):
+    with bulkload.schema_set_aside(history_tables, enabled=large, primary_keys=True):
         for model, pks, kind in (
             (Source, new_source_pks, "+"),
             (Entry, created_pks, "+"),
