@@ -22,6 +22,16 @@ def _parallel_file(tmp_path, **changes) -> Path:
         )
         for i in range(1, 301)
     ]
+    for i, row in enumerate(rows):  # every field a row of markers can set, here and there
+        if i % 3 == 0:
+            row.update({"secondary_infrastructure_type_id": f"{i % 4} | Secondary {i % 4}",
+                        "Primary topic": "1 | Surveillance", "Secondary (if needed)": "2 | 5G",
+                        "Third topic": "1 | surveillance", "year_commenced": str(2000 + i % 19),
+                        "highlight": "yes", "cable_id": f"cable-{i}"})  # fmt: skip
+        if i % 4 == 1:
+            row.update({"overseas_infrastructure_lat": "", "overseas_infrastructure_lng": "",
+                        "city": "Hamburg" if i % 8 == 1 else "Nowhere-on-the-map",
+                        "street address": f"{i} Test Street", "year_ended": "2021"})  # fmt: skip
     rows[50]["label"] = ""  # invalid
     rows[120] = aspi_row(3)  # the id of row 3 again, in another part
     rows[200]["overseas_infrastructure_lat"] = "95"
@@ -113,7 +123,7 @@ def _first_load_in_parts(monkeypatch) -> list[int]:
     monkeypatch.setattr(parallel, "PART", 4096)
     monkeypatch.setattr(parallel, "workers", lambda: 2)
     written = []
-    real = writer.write_record_parts
+    real = writer.write_first_load
 
     def spy(parts, **options):
         def counted():
@@ -123,8 +133,17 @@ def _first_load_in_parts(monkeypatch) -> list[int]:
 
         return real(counted(), **options)
 
-    monkeypatch.setattr(writer, "write_record_parts", spy)
+    monkeypatch.setattr(writer, "write_first_load", spy)
     return written
+
+
+def _assert_sources_are(records):
+    """Each entry of records cites its record's sources, in order."""
+    for rec in records:
+        links = EntrySource.objects.filter(entry__public_id=rec.public_id).order_by("position")
+        assert [(link.source.title, link.source.url) for link in links] == [
+            (s.title, s.url) for s in rec.sources
+        ]
 
 
 def _assert_entries_are(records):
@@ -150,10 +169,17 @@ def _assert_entries_are(records):
             rec.clean_description,
             rec.external_refs,
         )
+        secondary = entry.secondary_category.name if entry.secondary_category else None
+        assert secondary == (rec.secondary_category.name if rec.secondary_category else None)
+        for name in ("city", "address", "precision", "line_geometry", "partners",
+                     "financing_lender", "financing_amount", "financing_currency",
+                     "year_started", "year_ended", "highlight"):  # fmt: skip
+            assert getattr(entry, name) == getattr(rec, name), name
+        assert (entry.status, entry.version) == ("published", 1)
         assert [c.name for c in entry.companies.all()] == [c.name for c in rec.companies]
-        assert sorted(t.name for t in entry.topics.all()) == sorted(t.name for t in rec.topics)
-        cited = sorted(entry.entry_sources.all(), key=lambda link: link.position)
-        assert [link.source.url for link in cited] == [s.url for s in rec.sources]
+        topics = {t.name.casefold() for t in entry.topics.all()}  # a name once, in any case
+        assert sorted(topics) == sorted({t.name.casefold() for t in rec.topics})
+    _assert_sources_are(records)
     assert Entry.history.filter(history_type="+").count() == len(records)
     assert EntrySource.history.count() == EntrySource.objects.count()
     new_sources = Source.objects.filter(url__startswith="https://example.org/")
@@ -243,6 +269,37 @@ def test_a_source_cited_in_every_part_is_created_once_with_one_history_row(
     assert source.history.count() == 1
     new_sources = Source.objects.filter(url__startswith="https://example.org/")
     assert new_sources.count() == Source.history.count() == 201
+
+
+def test_a_first_load_numbers_its_entries_after_every_id_ever_given(
+    no_entries, tmp_path, monkeypatch
+):
+    from techmap.catalog.models import Category
+
+    category = Category.objects.first()
+    gone = Entry.objects.create(public_id="gone", title="Gone", category=category).pk
+    Entry.objects.filter(pk=gone).delete()  # its id is never given again
+    written = _first_load_in_parts(monkeypatch)
+    assert run_import(_parallel_file(tmp_path), "aspi", skip_invalid=True).created == 296
+    ids = sorted(Entry.objects.values_list("pk", flat=True))
+    assert len(written) > 5 and ids == list(range(gone + 1, gone + 297))
+    later = Entry.objects.create(public_id="later", title="Later", category=category)
+    assert later.pk == gone + 297
+
+
+def test_rows_without_links_in_every_part_cite_the_imported_file(
+    no_entries, tmp_path, monkeypatch
+):
+    rows = [aspi_row(i) if i % 3 == 1 else aspi_row(i, text="<p>No link.</p>")
+            for i in range(1, 201)]  # fmt: skip
+    path = write_aspi_csv(tmp_path / "big.csv", rows)
+    whole = parse_aspi(path)
+    written = _first_load_in_parts(monkeypatch)
+    assert run_import(path, "aspi").created == 200 and len(written) > 5
+    _assert_sources_are(whole.records)
+    cited = Source.objects.get(title="China Tech Map big.csv import")
+    assert EntrySource.objects.filter(source=cited).count() == 133
+    assert cited.history.count() == 1
 
 
 def test_a_first_load_in_parts_analyzes_each_table_it_fills_once_all_its_rows_are_in(

@@ -6,6 +6,7 @@ register it in PARSERS.
 """
 
 from collections.abc import Collection
+from pathlib import Path
 
 from django.db import transaction
 
@@ -104,8 +105,8 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     from techmap.catalog import bulkload
     from techmap.catalog.models import Entry
     from techmap.exchange.importers import bulk, parallel
-    from techmap.exchange.importers.aspi import PartNotCut, parse_aspi_in_parts
-    from techmap.exchange.importers.writer import LOADED_TABLES, write_record_parts
+    from techmap.exchange.importers.aspi import PartNotCut, file_source, parse_aspi_in_parts
+    from techmap.exchange.importers.writer import LOADED_TABLES, write_first_load
 
     if Entry.objects.exists():
         return None
@@ -122,7 +123,9 @@ def _run_first_load_in_parts(path, dry_run, skip_invalid, status) -> ImportRepor
     with bulk.large_cache(), bulkload.rollback_journal_when_alone(enabled=not dry_run):
         try:
             with transaction.atomic():
-                counts = write_record_parts(parts_to_write(), status=status)
+                counts = write_first_load(
+                    parts_to_write(), status=status, file_source=file_source(Path(path).name)
+                )
                 blocked = bool(result.errors) and not skip_invalid
                 if dry_run or blocked:
                     transaction.set_rollback(True)

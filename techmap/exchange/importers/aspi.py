@@ -32,7 +32,12 @@ from techmap.exchange.importers.base import (
     csv_records,
     read_text,
 )
-from techmap.exchange.importers.records import EntryRecord, NamedRef, SourceRecord
+from techmap.exchange.importers.records import (
+    EntryRecord,
+    FirstLoadRecord,
+    NamedRef,
+    SourceRecord,
+)
 from techmap.exchange.importers.values import (
     country_iso2,
     html_links,
@@ -306,6 +311,15 @@ def _record(values: tuple, filename: str) -> EntryRecord:
     )
 
 
+def _first_load_record(values: tuple, filename: str) -> FirstLoadRecord:
+    """The FirstLoadRecord of the values _row_values() read from a row (see _record())."""
+    (ident, title, company, category, secondary, topics, iso2, city, address, lat, lng,
+     precision, started, ended, description, highlight, refs, sources) = values  # fmt: skip
+    return FirstLoadRecord(f"ctm-{ident}", title, (company,), category, secondary, topics,
+                           iso2, city, address, lat, lng, precision, started, ended,
+                           description, highlight, refs, sources)  # fmt: skip
+
+
 def parse_rows(rows, header: list[str]) -> list[tuple]:
     """(line, id or None, values or None, errors) of each (line, cells) of rows.
 
@@ -365,10 +379,11 @@ def parse_aspi(path) -> ParseResult:
     return result
 
 
-def parse_aspi_in_parts(path) -> tuple[ParseResult, Iterator[list[EntryRecord]]] | None:
+def parse_aspi_in_parts(path) -> tuple[ParseResult, Iterator[list[FirstLoadRecord]]] | None:
     """For a file large enough to be parsed in parallel: (a ParseResult without records,
     whose errors fill in as the parts are read, and an iterator of each part's records in
-    file order), so that the caller can write one part while the next are parsed.
+    file order, as FirstLoadRecords: for a first load), so that the caller can write one
+    part while the next are parsed. Rows without links cite file_source(the file's name).
 
     None when the file is parsed in one piece. The iterator raises PartNotCut when a part
     cannot be parsed apart from the rest; the caller then uses parse_aspi().
@@ -381,16 +396,17 @@ def parse_aspi_in_parts(path) -> tuple[ParseResult, Iterator[list[EntryRecord]]]
     if in_parts is None:
         return None
     result = ParseResult()
-    return result, records_by_part(in_parts, path.name, result)
+    return result, records_by_part(in_parts, path.name, result, _first_load_record)
 
 
 class PartNotCut(Exception):
     """A part of the file could not be parsed apart from the rest (see parallel.py)."""
 
 
-def records_by_part(parsed_parts, filename: str, result: ParseResult):
-    """The records of each parse_rows() result, in file order, adding row errors (and
-    repeated ids) to result as it goes; PartNotCut for a part that is None."""
+def records_by_part(parsed_parts, filename: str, result: ParseResult, make=_record):
+    """The records (made by make, from the values and filename) of each parse_rows()
+    result, in file order, adding row errors (and repeated ids) to result as it goes;
+    PartNotCut for a part that is None."""
     first_line: dict[str, int] = {}
     for part in parsed_parts:
         if part is None:
@@ -410,5 +426,5 @@ def records_by_part(parsed_parts, filename: str, result: ParseResult):
                 first_line[ident] = line
             result.errors.extend(errors)
             if values is not None:
-                records.append(_record(values, filename))
+                records.append(make(values, filename))
         yield records

@@ -70,6 +70,29 @@ def insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
             cursor.executemany(sql, chunk)
 
 
+def reserve_ids(model, n: int) -> int:
+    """The first of n consecutive ids of model that no other row will get, for rows
+    inserted with their ids: taken at once from the table's sequence on PostgreSQL; on
+    SQLite the next after any the table has given (AUTOINCREMENT never reuses one), which
+    stay free while this transaction holds the write lock, so call it once the transaction
+    has written."""
+    table, pk = model._meta.db_table, model._meta.pk.column
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT setval(s, nextval(s) + %s - 1) FROM pg_get_serial_sequence(%s, %s) s",
+                [n, quote(table), pk],
+            )
+            return cursor.fetchone()[0] - n + 1
+        if connection.vendor != "sqlite":
+            raise NotImplementedError(f"reserve_ids() on {connection.vendor}")
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        given = cursor.fetchone()
+        cursor.execute(f"SELECT MAX({quote(pk)}) FROM {quote(table)}")
+        return max(given[0] if given else 0, cursor.fetchone()[0] or 0) + 1
+
+
 def _insert_many_per_statement(table: str, names: list[str], rows: list[tuple]) -> None:
     """SQLite: INSERT ... VALUES (...), (...), ... with up to ROWS_PER_INSERT rows each.
 

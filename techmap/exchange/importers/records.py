@@ -6,6 +6,7 @@ stores them.
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from techmap.catalog.models import Entry
 
@@ -84,3 +85,29 @@ class EntryRecord:
     # ("chinatechmap_marker", "159"); an entry holding it is updated even if its
     # public id differs (public ids are never changed).
     external_key: tuple[str, str] | None = None
+
+
+class FirstLoadRecord(NamedTuple):
+    """A new entry of a first load (into an empty entry table) of a file of markers: what
+    an EntryRecord holds of it, made cheaply. Companies, categories and topics by name;
+    sources by (title, URL) of each link of the text, in order, none meaning the imported
+    file itself. Other fields get their defaults."""
+
+    public_id: str
+    title: str
+    companies: tuple[str, ...]
+    category: str
+    secondary_category: str  # "" for none
+    topics: tuple[str, ...]
+    country: str  # ISO 3166-1 alpha-2, or "" for none
+    city: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    precision: str
+    year_started: int | None
+    year_ended: int | None
+    description: str  # already sanitised
+    highlight: bool
+    external_refs: dict
+    links: tuple[tuple[str, str], ...]

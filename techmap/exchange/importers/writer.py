@@ -6,6 +6,10 @@ compares each record's values with them, so importing the same records twice cha
 nothing. New and changed entries and their link rows are written with raw executemany
 statements (see bulk.py): on large files the ORM's per-object work was most of the time.
 The caller wraps the whole write in one transaction.
+
+write_first_load() writes a large file of new entries into an empty entry table, part by
+part, from lighter records: nothing to compare with, so nothing of the above but the
+look-ups, the writes and the history.
 """
 
 from decimal import Decimal
@@ -29,7 +33,7 @@ from techmap.exchange.importers.lookups import (
     inserted_entry_ids,
     last_entry_id,
 )
-from techmap.exchange.importers.records import EntryRecord
+from techmap.exchange.importers.records import EntryRecord, NamedRef, SourceRecord
 
 # The Entry fields an import sets and compares, besides public_id and the timestamps.
 ENTRY_FIELDS = (
@@ -136,7 +140,7 @@ class Lookups:
         self.categories = Taxonomy(Category, category_defaults())
         self.topics = Taxonomy(Topic)
         self.sources = Sources()
-        self.records_seen = 0
+        self.source_ids_by_link = {}  # (title, url) -> id, for FirstLoadRecords
 
     def created(self) -> dict[str, int]:
         return {
@@ -159,61 +163,111 @@ def write_records(records: list[EntryRecord], *, status: str) -> dict[str, int]:
     return {**counts, **lookups.created()}
 
 
-def write_record_parts(parts, *, status: str) -> dict[str, int]:
-    """write_records() of each list of records parts yields, as it comes: a parser can read
-    the next part meanwhile. Only for a first load, into an empty entry table, of records
-    that repeat no public id or external key: no existing entry is looked for. The tables'
-    indexes (and on PostgreSQL the foreign keys) are set aside once for all the parts, and
-    the history written once at the end, as write_records() does for one large list.
+def write_first_load(parts, *, status: str, file_source: SourceRecord) -> dict[str, int]:
+    """Write the FirstLoadRecords of each list parts yields, as it comes (a parser can read
+    the next part meanwhile), into an empty entry table: the same entries, links, sources
+    and history as write_records() would write for their EntryRecords, at a fraction of
+    the work per row (an EntryRecord and its comparison cost more than the writes). Rows
+    without links cite file_source. The tables' indexes (and on PostgreSQL the foreign
+    keys) are set aside once for all the parts, and the history written once at the end.
 
     Call inside transaction.atomic(), as write_records().
     """
-    totals = {"created": 0, "updated": 0, "unchanged": 0}
-    created, updated = set(), set()
+    created = set()
     lookups = Lookups()
     with bulkload.schema_set_aside(LOADED_TABLES):
         for records in parts:
-            if not records:
-                continue
-            counts, part_created, part_updated = _write(
-                records, status, lookups, all_new=True, indexes_aside=True
-            )
-            for name, n in counts.items():
-                totals[name] += n
-            created |= part_created
-            updated |= part_updated
-    _record_history(lookups.sources.bulk_created_pks, created, updated)
-    return {**totals, **lookups.created()}
+            if records:
+                created.update(_write_first_load_part(records, status, lookups, file_source))
+    _record_history(lookups.sources.bulk_created_pks, created, set())
+    return {"created": len(created), "updated": 0, "unchanged": 0, **lookups.created()}
 
 
-def _write(
-    records: list,
-    status: str,
-    lookups: Lookups,
-    *,
-    all_new: bool = False,
-    indexes_aside: bool = False,
-) -> tuple[dict, set, set]:
+# The Entry columns of a FirstLoadRecord's row; the others get their defaults.
+FIRST_LOAD_COLUMNS = ["id", "public_id", "title", "category_id", "secondary_category_id",
+                      "country_id", "city", "address", "latitude", "longitude", "precision",
+                      "year_started", "year_ended", "description", "status", "highlight",
+                      "external_refs", "created", "updated"]  # fmt: skip
+
+
+def _write_first_load_part(records: list, status: str, lookups: Lookups, file_source) -> range:
+    """Insert the new entries of records with their links; return their ids."""
+    categories = _name_ids(lookups.categories, _each(records, "category", "secondary_category"))
+    companies = _name_ids(lookups.companies, _each(records, "companies"))
+    topics = _name_ids(lookups.topics, _each(records, "topics"))
+    sources = _link_ids(lookups, records)
+    if not all(map(attrgetter("links"), records)):
+        sources[()] = lookups.sources.get_id(file_source)  # the citation of unlinked rows
+
+    first = bulk.reserve_ids(Entry, len(records))
+    pks = range(first, first + len(records))
+    numbered = list(zip(pks, records, strict=True))
+    now = bulk.db_datetime(timezone.now(), Entry._meta.get_field("updated"))
+    refs = bulk.db_preparer(Entry._meta.get_field("external_refs"))
+    countries = lookups.countries
+    bulk.insert_rows(Entry, FIRST_LOAD_COLUMNS, [
+        (pk, r.public_id, r.title, categories[r.category], categories.get(r.secondary_category),
+         countries[r.country] if r.country else None, r.city, r.address, r.latitude,
+         r.longitude, r.precision, r.year_started, r.year_ended, r.description, status,
+         r.highlight, refs(r.external_refs), now, now)
+        for pk, r in numbered
+    ])  # fmt: skip
+    for through, column, ids, names in (
+        (Entry.companies.through, "company_id", companies, attrgetter("companies")),
+        (Entry.topics.through, "topic_id", topics, attrgetter("topics")),
+    ):
+        rows = [(pk, i) for pk, r in numbered for i in _distinct([ids[n] for n in names(r)])]
+        bulk.insert_rows(through, ["entry_id", column], rows)
+    cited = [(pk, _distinct([sources[link] for link in r.links or [()]])) for pk, r in numbered]
+    rows = [(pk, source, n) for pk, ids in cited for n, source in enumerate(ids, 1)]
+    bulk.insert_rows(EntrySource, ["entry_id", "source_id", "position"], rows)
+    return pks
+
+
+def _each(records: list, *fields: str):
+    """The names in fields of every record, in order: one field holding a tuple of names,
+    or several holding a name each."""
+    return chain.from_iterable(map(attrgetter(*fields), records))
+
+
+def _name_ids(taxonomy: Taxonomy, names) -> dict[str, int]:
+    """{name: id} of the distinct non-empty names, creating those not found together first,
+    in the order first named."""
+    distinct = [name for name in dict.fromkeys(names) if name]
+    refs = [NamedRef(name=name) for name in distinct]
+    taxonomy.add(refs)
+    return {name: taxonomy.id_of(ref) for name, ref in zip(distinct, refs, strict=True)}
+
+
+def _link_ids(lookups: Lookups, records: list) -> dict:
+    """{(title, url): source id} of every link of records, the sources of links not met
+    before found or created (in bulk) first, in the order first met."""
+    known = lookups.source_ids_by_link
+    links = chain.from_iterable(map(attrgetter("links"), records))
+    new = [link for link in dict.fromkeys(links) if link not in known]
+    cited = [SourceRecord(title=title, url=url) for title, url in new]
+    lookups.sources.add(cited)
+    for link, source in zip(new, cited, strict=True):
+        known[link] = lookups.sources.get_id(source)
+    return known
+
+
+def _write(records: list, status: str, lookups: Lookups) -> tuple[dict, set, set]:
     """write_records() without the history: (its counts, created entry ids, updated entry
-    ids; their history, and that of the sources lookups created, is owed). all_new: no
-    existing entry is looked for (a first load, whose records repeat no public id or
-    external key). indexes_aside: the caller has set them aside already (and counting the
-    rows of a table without its indexes, to decide, would scan it: seconds per million
-    rows)."""
+    ids; their history, and that of the sources lookups created, is owed)."""
     countries, categories = lookups.countries, lookups.categories
     companies, topics, sources = lookups.companies, lookups.topics, lookups.sources
     sources.add(s for r in records for s in r.sources)
     # New names among the first records of an import are created together; scanning every
     # record of a large file for them would cost more than it saves (1 s per million).
-    head = records[: max(0, NAMES_IN_BULK - lookups.records_seen)]
-    lookups.records_seen += len(records)
+    head = records[:NAMES_IN_BULK]
     categories.add(_distinct_objects(map(attrgetter("category", "secondary_category"), head)))
     companies.add(_distinct_objects(map(attrgetter("companies"), head)))
     topics.add(_distinct_objects(map(attrgetter("topics"), head)))
     fields = [Entry._meta.get_field(name) for name in ENTRY_FIELDS]
     attnames = [f.attname for f in fields]
     preparers = [(i, prepare) for i, f in enumerate(fields) if (prepare := bulk.db_preparer(f))]
-    existing = {} if all_new else find_existing(records, attnames)
+    existing = find_existing(records, attnames)
 
     now = timezone.now()
     db_now = bulk.db_datetime(now, Entry._meta.get_field("updated"))
@@ -244,7 +298,7 @@ def _write(
     columns = [f.column for f in fields]
     # A load much larger than the table goes faster without its indexes (see
     # catalog.bulkload); they are built again before the history is written.
-    set_aside = not indexes_aside and is_large_load(len(new_rows))
+    set_aside = is_large_load(len(new_rows))
     with bulkload.schema_set_aside(LOADED_TABLES, enabled=set_aside):
         touched, created_pks, changed_pks, pk_of = _write_entries(
             new_rows, changed_rows, links, existing, pk_of, columns
