@@ -383,7 +383,8 @@ def parse_aspi_in_parts(path) -> tuple[ParseResult, Iterator[list[FirstLoadRecor
     """For a file large enough to be parsed in parallel: (a ParseResult without records,
     whose errors fill in as the parts are read, and an iterator of each part's records in
     file order, as FirstLoadRecords: for a first load), so that the caller can write one
-    part while the next are parsed. Rows without links cite file_source(the file's name).
+    part while the next are parsed. A record without links is to cite file_source(the
+    file's name), as an EntryRecord of parse_aspi() does.
 
     None when the file is parsed in one piece. The iterator raises PartNotCut when a part
     cannot be parsed apart from the rest; the caller then uses parse_aspi().
