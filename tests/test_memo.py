@@ -69,7 +69,13 @@ def test_line_features_follow_added_and_moved_lines(category):
     assert [f["id"] for f in line_features(published, WORLD)] == ["t-memo-line-a", "t-memo-line-b"]
 
 
-def test_point_features_from_rows_equal_those_from_model_instances(category):
+@pytest.mark.parametrize("ids_by_value", [100, 0])  # the links by the entries' ids, or subquery
+def test_point_features_from_rows_equal_those_from_model_instances(
+    category, monkeypatch, ids_by_value
+):
+    from techmap.catalog import clusters
+
+    monkeypatch.setattr(clusters, "IDS_BY_VALUE", ids_by_value)
     zeta = Company.objects.create(slug="t-zeta", name="Zeta Co")
     alpha = Company.objects.create(slug="t-alpha", name="Alpha Co")
     for n, companies in enumerate([[zeta, alpha], [alpha], []]):

@@ -50,6 +50,9 @@ POINT_FIELDS = ("pk", "public_id", "title", "category__slug", "category__color",
                 "longitude", "latitude")  # fmt: skip
 
 
+IDS_BY_VALUE = 100  # entries up to which point_features() sends their ids, not a subquery
+
+
 def point_features(queryset: QuerySet) -> list[tuple[int, dict]]:
     """(pk, map_point_feature()) of each entry of queryset, in its order, from plain rows.
 
@@ -57,8 +60,11 @@ def point_features(queryset: QuerySet) -> list[tuple[int, dict]]:
     points in view this is several times faster than instances with prefetched companies.
     """
     rows = list(queryset.values_list(*POINT_FIELDS))
-    # The links of the same entries by subquery: faster than sending thousands of ids back.
-    links = Entry.companies.through.objects.filter(entry__in=queryset.order_by().values("pk"))
+    # The links of the same entries by subquery: faster than sending thousands of ids back,
+    # slower than a few (compiling the subquery costs more than a short list).
+    few = len(rows) <= IDS_BY_VALUE
+    entries = [row[0] for row in rows] if few else queryset.order_by().values("pk")
+    links = Entry.companies.through.objects.filter(entry__in=entries)
     pairs = list(links.values_list("entry_id", "company_id"))
     # The few companies named once, in the database's name order, not joined to every link.
     companies = Company.objects.filter(pk__in={c for _e, c in pairs}).order_by("name")
