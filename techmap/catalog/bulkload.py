@@ -50,23 +50,13 @@ def schema_objects(cursor, tables: list[str], primary_keys: bool = False) -> lis
         ]
     if connection.vendor != "postgresql":
         return []
-    cursor.execute(
-        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
-        " JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid"
-        " WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace"
-        f" AND (t.relname IN ({marks}) OR r.relname IN ({marks}))"
-        " ORDER BY t.relname, c.conname",
+    # Foreign keys first, then primary keys (the keys that refer to them must go first).
+    objects = _constraints(
+        cursor, f"c.contype = 'f' AND (t.relname IN ({marks}) OR r.relname IN ({marks}))",
         tables + tables,
-    )
-    objects = [
-        (
-            f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}",
-            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}",
-        )
-        for table, name, definition in cursor.fetchall()
-    ]
+    )  # fmt: skip
     if primary_keys:
-        objects += _primary_keys(cursor, tables)
+        objects += _constraints(cursor, f"c.contype = 'p' AND t.relname IN ({marks})", tables)
     cursor.execute(
         "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i"
         " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid"
@@ -78,17 +68,16 @@ def schema_objects(cursor, tables: list[str], primary_keys: bool = False) -> lis
     return objects + [(f"DROP INDEX {qn(name)}", create) for name, create in cursor.fetchall()]
 
 
-def _primary_keys(cursor, tables: list[str]) -> list[tuple[str, str]]:
-    """(drop, create) of the primary keys of tables, on PostgreSQL; after the foreign keys
-    to them, which must go first."""
+def _constraints(cursor, condition: str, params: list) -> list[tuple[str, str]]:
+    """(drop, create) of the PostgreSQL constraints c of tables t (referring to tables r)
+    that meet condition, in this schema."""
     qn = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(tables))
     cursor.execute(
         "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
-        " JOIN pg_class t ON t.oid = c.conrelid"
-        " WHERE c.contype = 'p' AND t.relnamespace = current_schema()::regnamespace"
-        f" AND t.relname IN ({marks}) ORDER BY t.relname",
-        tables,
+        " JOIN pg_class t ON t.oid = c.conrelid LEFT JOIN pg_class r ON r.oid = c.confrelid"
+        f" WHERE t.relnamespace = current_schema()::regnamespace AND {condition}"
+        " ORDER BY t.relname, c.conname",
+        params,
     )
     return [
         (
